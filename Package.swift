@@ -1,0 +1,44 @@
+// swift-tools-version: 6.0
+//
+// latchkey: a touch of a hardware key (or a sealed local TOTP secret) into
+// short-lived AWS credentials.
+//
+// Layers, bottom to top; each is one target and sees only the ones below it:
+//   SystemSupport  POSIX files, locks, the terminal, secret buffers
+//   OATH           HOTP/TOTP engine, base32, otpauth:// URIs, credential ids
+//   SealedStore    the passphrase-sealed local vault (scrypt + ChaChaPoly)
+//   LatchkeyCLI    one file per subcommand
+//   latchkey       the executable: parses arguments, maps errors to exit codes
+import PackageDescription
+
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let cryptoExtras = Target.Dependency.product(name: "_CryptoExtras", package: "swift-crypto")
+
+let package = Package(
+    name: "latchkey",
+    products: [
+        .executable(name: "latchkey", targets: ["latchkey"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+    ],
+    targets: [
+        .target(name: "SystemSupport"),
+        .target(name: "OATH", dependencies: [crypto]),
+        .target(name: "SealedStore", dependencies: ["SystemSupport", "OATH", crypto, cryptoExtras]),
+        .target(
+            name: "LatchkeyCLI",
+            dependencies: [
+                "SystemSupport", "OATH", "SealedStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "latchkey", dependencies: ["LatchkeyCLI"]),
+
+        .testTarget(name: "OATHTests", dependencies: ["OATH"]),
+        .testTarget(name: "SealedStoreTests", dependencies: ["SealedStore", "SystemSupport", "OATH"]),
+        .testTarget(name: "CLITests", dependencies: ["latchkey", "OATH"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,48 @@
+import ArgumentParser
+import SystemSupport
+
+/// The root command.
+public struct Latchkey: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "latchkey",
+        abstract: "Short-lived AWS credentials from a touch of a hardware key or a sealed local TOTP secret.",
+        discussion: """
+            Secrets are read from stdin, a file or the terminal, never from the command line.
+
+            Examples:
+              printf '%s' 'otpauth://totp/AWS:alice?secret=JBSWY3DPEHPK3PXP' | latchkey accounts add alice --sealed
+              latchkey code alice --sealed
+              latchkey accounts list --sealed --json
+
+            Exit codes:
+            \(ExitStatus.helpTable)
+            """,
+        subcommands: [Code.self, Accounts.self, VaultCommand.self]
+    )
+
+    public init() {}
+
+    /// Parses the command line, runs the command, and exits with its status.
+    /// Errors are printed as one line on stderr: `latchkey: <what failed>`.
+    public static func runAndExit(arguments: [String]? = nil) -> Never {
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            exit(withError: nil)
+        } catch {
+            if let failure = CLIError(mapping: error) {
+                StandardStream.error("latchkey: \(failure.message)\n")
+                exitProcess(failure.status.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+private func exitProcess(_ code: Int32) -> Never { Glibc.exit(code) }
+#elseif canImport(Musl)
+import Musl
+private func exitProcess(_ code: Int32) -> Never { Musl.exit(code) }
+#endif

@@ -1,0 +1,92 @@
+import OATH
+import SealedStore
+import SystemSupport
+
+/// latchkey's exit codes. Scripts branch on these, so they never change
+/// meaning; new cases take new numbers.
+public enum ExitStatus: Int32, CaseIterable, Sendable {
+    case success = 0
+    /// Anything not listed below (I/O failures, for instance).
+    case failure = 1
+    /// No account matches the name, or the name matches several.
+    case accountNotFound = 2
+    /// The vault's passphrase is wrong.
+    case wrongPassphrase = 3
+    /// The vault file is damaged, truncated, foreign or from a newer latchkey.
+    case vaultDamaged = 4
+    /// A passphrase is needed and there is no way to ask for it.
+    case noPassphrase = 5
+    /// Input on stdin or in a flag is not valid (secret, URI, parameters).
+    case invalidInput = 6
+    /// The operation would overwrite something; `--force` allows it.
+    case alreadyExists = 7
+    /// Bad flags or arguments (swift-argument-parser's EX_USAGE).
+    case usage = 64
+
+    var meaning: String {
+        switch self {
+        case .success: "success"
+        case .failure: "other failure (I/O, system)"
+        case .accountNotFound: "no account matches the name, or it matches several"
+        case .wrongPassphrase: "wrong vault passphrase"
+        case .vaultDamaged: "vault file damaged, truncated, foreign or from a newer version"
+        case .noPassphrase: "a passphrase is needed and there is no terminal to ask on"
+        case .invalidInput: "invalid secret, URI or account parameters"
+        case .alreadyExists: "the account or vault already exists (use --force to replace an account)"
+        case .usage: "bad flags or arguments"
+        }
+    }
+
+    /// The table printed in `latchkey --help`.
+    static var helpTable: String {
+        allCases.map { "  \(String($0.rawValue).padding(toLength: 3)) \($0.meaning)" }.joined(separator: "\n")
+    }
+}
+
+/// An error already phrased for a person: one line and an exit code.
+public struct CLIError: Error, CustomStringConvertible {
+    public var status: ExitStatus
+    public var message: String
+
+    public init(_ status: ExitStatus, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    /// The one-line form of an error from a library layer, or `nil` when the
+    /// error is not latchkey's own (argument parsing, help requests).
+    init?(mapping error: any Error) {
+        switch error {
+        case let error as CLIError:
+            self = error
+        case let error as VaultError:
+            let status: ExitStatus = switch error.reason {
+            case .format(.wrongPassphrase): .wrongPassphrase
+            case .format: .vaultDamaged
+            case .alreadyExists: .alreadyExists
+            case .notFound: .accountNotFound
+            case .emptyPassphrase: .invalidInput
+            case .system: .failure
+            }
+            self.init(status, error.description)
+        case let error as SystemError:
+            self.init(.failure, error.description)
+        case let error as OTPAuthURI.ParseError:
+            self.init(.invalidInput, error.description)
+        case let error as Base32.DecodingError:
+            self.init(.invalidInput, "the secret on stdin is invalid: \(error)")
+        case let error as OATHCredentialError:
+            self.init(.invalidInput, error.description)
+        default:
+            return nil
+        }
+    }
+}
+
+extension String {
+    func padding(toLength length: Int) -> String {
+        count >= length ? self : self + String(repeating: " ", count: length - count)
+    }
+}

@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The process environment as a value, so commands and tests can pass their own.
+public struct Environment: Sendable {
+    public var variables: [String: String]
+
+    public init(_ variables: [String: String]) { self.variables = variables }
+
+    /// The environment this process was started with.
+    public static var process: Environment {
+        var result: [String: String] = [:]
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let pair = String(cString: entry)
+            if let eq = pair.firstIndex(of: "=") {
+                result[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+            }
+            cursor += 1
+        }
+        return Environment(result)
+    }
+
+    public subscript(name: String) -> String? {
+        get { variables[name] }
+        set { variables[name] = newValue }
+    }
+
+    /// A variable's value when it is set and not empty.
+    public func nonEmpty(_ name: String) -> String? {
+        guard let value = variables[name], !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// `$HOME`, or the passwd entry's home directory when `HOME` is unset.
+    public var homeDirectory: String? {
+        if let home = nonEmpty("HOME") { return home }
+        guard let entry = getpwuid(getuid()), let dir = entry.pointee.pw_dir else { return nil }
+        return String(cString: dir)
+    }
+
+    /// An XDG base directory: the variable when it holds an absolute path
+    /// (relative values are ignored, as the XDG spec requires), else
+    /// `$HOME/<fallback>`.
+    public func xdgDirectory(_ variable: String, fallback: String) -> String? {
+        if let value = nonEmpty(variable), value.hasPrefix("/") { return value }
+        guard let home = homeDirectory else { return nil }
+        return home + "/" + fallback
+    }
+}

@@ -1,0 +1,179 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// File operations for small private files: the vault, its lock, caches.
+///
+/// Every file is created 0600 and every directory 0700, whatever the umask.
+/// Writes replace a file atomically: a temporary file in the same directory is
+/// written, flushed with `fsync`, and renamed over the target, and then the
+/// directory is flushed, so a reader sees either the old file or the new one
+/// and a crash never leaves a half-written file behind.
+public enum PrivateFiles {
+    /// The largest file ``read(_:limit:)`` accepts by default (16 MiB).
+    public static let defaultReadLimit = 16 << 20
+
+    /// The contents of a regular file, or `nil` when it does not exist.
+    ///
+    /// Refuses to follow a symbolic link at the last path component (unless
+    /// `followLinks`) and refuses anything that is not a regular file or larger than `limit`.
+    public static func read(_ path: String, limit: Int = defaultReadLimit, followLinks: Bool = false) throws(SystemError) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | (followLinks ? 0 : O_NOFOLLOW))
+        if fd < 0 {
+            let err = Errno.current
+            if err == .noEntry { return nil }
+            throw SystemError("cannot open", path: path, errno: err)
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw SystemError("cannot stat", path: path) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw SystemError("not a regular file:", path: path, errno: Errno(rawValue: EINVAL))
+        }
+        guard Int(info.st_size) <= limit else {
+            throw SystemError("file too large:", path: path, errno: Errno(rawValue: EFBIG))
+        }
+        return try readAll(fd: fd, limit: limit, path: path)
+    }
+
+    /// Reads a descriptor to its end, failing when more than `limit` bytes arrive.
+    public static func readAll(fd: Int32, limit: Int, path: String? = nil) throws(SystemError) -> [UInt8] {
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        defer { chunk.wipe() }
+        while true {
+            let n = try retryingOnInterrupt("cannot read", path: path) {
+                chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            }
+            if n == 0 { return result }
+            guard result.count + n <= limit else {
+                result.wipe()
+                throw SystemError("input too large:", path: path ?? "stdin", errno: Errno(rawValue: EFBIG))
+            }
+            result.append(contentsOf: chunk[0..<n])
+        }
+    }
+
+    /// Replaces `path` with `bytes` atomically, with mode 0600.
+    ///
+    /// The directory must exist. On any failure the temporary file is removed
+    /// and `path` is left as it was.
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws(SystemError) {
+        let directory = parentDirectory(of: path)
+        var generator = SystemRandomNumberGenerator()
+        let random = generator.next() as UInt64
+        let temporary = "\(directory)/.\(baseName(of: path)).\(getpid()).\(String(random, radix: 36)).tmp"
+
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw SystemError("cannot create", path: temporary) }
+        var committed = false
+        defer {
+            if !committed { unlink(temporary) }
+        }
+        do {
+            defer { close(fd) }
+            // The umask may have narrowed the mode further; never widen it, but
+            // make sure it is exactly 0600 even if the umask was unusual.
+            guard fchmod(fd, 0o600) == 0 else { throw SystemError("cannot chmod", path: temporary) }
+            try writeAll(fd: fd, bytes, path: temporary)
+            guard fsync(fd) == 0 else { throw SystemError("cannot flush", path: temporary) }
+        }
+        guard rename(temporary, path) == 0 else { throw SystemError("cannot replace", path: path) }
+        committed = true
+        syncDirectory(directory)
+    }
+
+    /// Writes all of `bytes` to `fd`, retrying short writes.
+    public static func writeAll(fd: Int32, _ bytes: [UInt8], path: String? = nil) throws(SystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = try retryingOnInterrupt("cannot write", path: path) {
+                bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            }
+            offset += n
+        }
+    }
+
+    /// Creates `path` and any missing parents with mode 0700, and narrows an
+    /// existing `path` to 0700 (parents that already exist are left alone).
+    public static func ensurePrivateDirectory(_ path: String) throws(SystemError) {
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            guard (info.st_mode & S_IFMT) == S_IFDIR else {
+                throw SystemError("not a directory:", path: path, errno: Errno(rawValue: ENOTDIR))
+            }
+            if info.st_mode & 0o077 != 0 {
+                guard chmod(path, 0o700) == 0 else { throw SystemError("cannot chmod", path: path) }
+            }
+            return
+        }
+        let parent = parentDirectory(of: path)
+        if parent != path, parent != "/", parent != "." {
+            var parentInfo = stat()
+            if stat(parent, &parentInfo) != 0 { try ensurePrivateDirectory(parent) }
+        }
+        if mkdir(path, 0o700) != 0 && Errno.current != .exists {
+            throw SystemError("cannot create directory", path: path)
+        }
+        guard chmod(path, 0o700) == 0 else { throw SystemError("cannot chmod", path: path) }
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    /// The mode bits (permissions only) of `path`, without following a link.
+    public static func permissions(of path: String) -> UInt32? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        return UInt32(info.st_mode & 0o7777)
+    }
+
+    public static func parentDirectory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        if slash == path.startIndex { return "/" }
+        return String(path[..<slash])
+    }
+
+    public static func baseName(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
+    private static func syncDirectory(_ directory: String) {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
+    }
+}
+
+/// An exclusive advisory lock (`flock`) on a lock file, held until the value
+/// is released. Processes that take the same lock file run one at a time.
+public final class FileLock {
+    private let fd: Int32
+    public let path: String
+
+    /// Opens (creating 0600 if needed) and locks `path`, waiting for any holder.
+    /// The corresponding C function is `flock(LOCK_EX)`.
+    public init(exclusive path: String) throws(SystemError) {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw SystemError("cannot open lock", path: path) }
+        do {
+            try retryingOnInterrupt("cannot lock", path: path) { flock(fd, LOCK_EX) }
+        } catch {
+            close(fd)
+            throw error
+        }
+        self.fd = fd
+        self.path = path
+    }
+
+    deinit {
+        _ = flock(fd, LOCK_UN)
+        close(fd)
+    }
+}

@@ -1,0 +1,3 @@
+import LatchkeyCLI
+
+Latchkey.runAndExit()
