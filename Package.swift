@@ -6,6 +6,8 @@
 // Layers, bottom to top; each is one target and sees only the ones below it:
 //   SystemSupport  POSIX files, locks, the terminal, secret buffers
 //   OATH           HOTP/TOTP engine, base32, otpauth:// URIs, credential ids
+//   SmartCard      APDUs and the transport-neutral SmartCardConnection protocol
+//   YKOATH         the YubiKey OATH applet protocol (TLV, session) over any connection
 //   SealedStore    the passphrase-sealed local vault (scrypt + ChaChaPoly)
 //   LatchkeyCLI    one file per subcommand
 //   latchkey       the executable: parses arguments, maps errors to exit codes
@@ -26,6 +28,8 @@ let package = Package(
     targets: [
         .target(name: "SystemSupport"),
         .target(name: "OATH", dependencies: [crypto]),
+        .target(name: "SmartCard"),
+        .target(name: "YKOATH", dependencies: ["SmartCard", "OATH", crypto, cryptoExtras]),
         .target(name: "SealedStore", dependencies: ["SystemSupport", "OATH", crypto, cryptoExtras]),
         .target(
             name: "LatchkeyCLI",
@@ -36,9 +40,18 @@ let package = Package(
         ),
         .executableTarget(name: "latchkey", dependencies: ["LatchkeyCLI"]),
 
+        // A YKOATH applet in software, plugged into pcscd through vsmartcard's
+        // vpcd driver: for tests and the demo, never shipped.
+        .target(name: "VirtualKey", dependencies: ["YKOATH", "SmartCard", "OATH", crypto]),
+        .executableTarget(
+            name: "latchkey-virtual-key",
+            dependencies: ["VirtualKey", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
         .testTarget(name: "OATHTests", dependencies: ["OATH"]),
         .testTarget(name: "SealedStoreTests", dependencies: ["SealedStore", "SystemSupport", "OATH"]),
         .testTarget(name: "CLITests", dependencies: ["latchkey", "OATH"]),
+        .testTarget(name: "VirtualKeyTests", dependencies: ["VirtualKey", "YKOATH", "SmartCard", "OATH"]),
     ],
     swiftLanguageModes: [.v6]
 )

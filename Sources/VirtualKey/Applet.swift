@@ -1,0 +1,1 @@
+// The virtual key applet lives here.
