@@ -7,7 +7,10 @@
 //   SystemSupport  POSIX files, locks, the terminal, secret buffers
 //   OATH           HOTP/TOTP engine, base32, otpauth:// URIs, credential ids
 //   SmartCard      APDUs and the transport-neutral SmartCardConnection protocol
+//   CPCSCLite      libpcsclite (pcscd's client library), imported only by PCSC
+//   PCSC           the PC/SC transport: readers, cards, transactions, typed errors
 //   YKOATH         the YubiKey OATH applet protocol (TLV, session) over any connection
+//   YubiKey        finding the key: which reader, which transport
 //   SealedStore    the passphrase-sealed local vault (scrypt + ChaChaPoly)
 //   LatchkeyCLI    one file per subcommand
 //   latchkey       the executable: parses arguments, maps errors to exit codes
@@ -29,12 +32,15 @@ let package = Package(
         .target(name: "SystemSupport"),
         .target(name: "OATH", dependencies: [crypto]),
         .target(name: "SmartCard"),
-        .target(name: "YKOATH", dependencies: ["SmartCard", "OATH", crypto, cryptoExtras]),
+        .target(name: "YKOATH", dependencies: ["SmartCard", "OATH", "SystemSupport", crypto, cryptoExtras]),
+        .systemLibrary(name: "CPCSCLite", pkgConfig: "libpcsclite", providers: [.apt(["libpcsclite-dev"])]),
+        .target(name: "PCSC", dependencies: ["CPCSCLite", "SmartCard"]),
+        .target(name: "YubiKey", dependencies: ["PCSC", "YKOATH", "SmartCard"]),
         .target(name: "SealedStore", dependencies: ["SystemSupport", "OATH", crypto, cryptoExtras]),
         .target(
             name: "LatchkeyCLI",
             dependencies: [
-                "SystemSupport", "OATH", "SealedStore",
+                "SystemSupport", "OATH", "SealedStore", "YKOATH", "YubiKey", "PCSC", "SmartCard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -118,3 +118,10 @@ public func currentUnixTime() -> UInt64 {
     clock_gettime(CLOCK_REALTIME, &now)
     return UInt64(max(0, now.tv_sec))
 }
+
+/// Seconds from a monotonic clock (for measuring waits, not for TOTP).
+public func monotonicSeconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(max(0, now.tv_sec))
+}

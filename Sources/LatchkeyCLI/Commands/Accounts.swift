@@ -4,5 +4,5 @@ import ArgumentParser
 struct Accounts: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Add, list and delete OATH (TOTP/HOTP) accounts.",
-        subcommands: [AccountsAdd.self, AccountsList.self, AccountsDelete.self])
+        subcommands: [AccountsAdd.self, AccountsList.self, AccountsDelete.self, AccountsRename.self])
 }

@@ -17,6 +17,7 @@ struct AccountsAdd: ParsableCommand {
 
             Examples:
               printf '%s' JBSWY3DPEHPK3PXP | latchkey accounts add alice --sealed --issuer AWS
+              latchkey accounts add arn:aws:iam::123456789012:mfa/alice --yubikey --touch < seed.txt
               latchkey accounts add arn:aws:iam::123456789012:mfa/alice --sealed < seed.txt
               printf '%s' "$URI" | latchkey accounts add work --sealed --digits 8
               printf '%s' JBSWY3DPEHPK3PXP | latchkey accounts add door --sealed --hotp --counter 5
@@ -46,7 +47,11 @@ struct AccountsAdd: ParsableCommand {
     @Flag(help: "Replace an existing account with the same id.")
     var force = false
 
+    @Flag(help: "On a YubiKey: require a touch for every code.")
+    var touch = false
+
     @OptionGroup var source: SourceOptions
+    @OptionGroup var key: KeyOptions
     @OptionGroup var passphrase: PassphraseOptions
 
     /// Lower scrypt costs for a new vault (tests, slow machines); not for daily use.
@@ -59,6 +64,7 @@ struct AccountsAdd: ParsableCommand {
         if let digits, !OTP.validDigits.contains(digits) { throw ValidationError("--digits must be 6, 7 or 8") }
         if hotp, period != nil { throw ValidationError("--period applies to TOTP accounts, not --hotp") }
         if counter != nil, !hotp { throw ValidationError("--counter needs --hotp") }
+        if touch, !source.isYubiKey { throw ValidationError("--touch applies to --yubikey accounts") }
         if let scryptLog2N, !KDFParameters.log2NRange.contains(scryptLog2N) {
             throw ValidationError("--scrypt-log2n must be in \(KDFParameters.log2NRange)")
         }
@@ -71,6 +77,18 @@ struct AccountsAdd: ParsableCommand {
         defer { credential.secret.wipe() }
         try credential.validate()
         let id = credential.id.description
+
+        if source.isYubiKey {
+            let access = KeyAccess(options: key, context: context, passphraseFile: passphrase.passphraseFile)
+            try access.withSession { session, found in
+                if !force, try session.list().contains(where: { $0.idBytes == credential.id.bytes }) {
+                    throw CLIError(.alreadyExists, "account '\(id)' already exists on the key; add --force to replace it")
+                }
+                try session.put(credential, requireTouch: touch)
+                context.standardError("Added '\(id)'\(touch ? " (touch required)" : "") to the key in \(found.reader)\n")
+            }
+            return
+        }
 
         let location = try context.vaultLocation()
         let passphrases = CLIPassphrases(environment: context.environment, passphraseFile: passphrase.passphraseFile)

@@ -1,6 +1,10 @@
 import OATH
 import SealedStore
 import SystemSupport
+import PCSC
+import SmartCard
+import YKOATH
+import YubiKey
 
 /// latchkey's exit codes. Scripts branch on these, so they never change
 /// meaning; new cases take new numbers.
@@ -20,6 +24,15 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case invalidInput = 6
     /// The operation would overwrite something; `--force` allows it.
     case alreadyExists = 7
+    /// The key waited for a touch that did not come.
+    case touchTimeout = 10
+    /// No key with an OATH applet was found, or several were and none was chosen.
+    case noKey = 11
+    /// The key's OATH password is wrong or could not be obtained.
+    case oathPassword = 12
+    /// pcscd or the key could not be used (not running, refused by polkit,
+    /// held by another program, removed mid-operation, answered nonsense).
+    case smartCard = 13
     /// Bad flags or arguments (swift-argument-parser's EX_USAGE).
     case usage = 64
 
@@ -33,6 +46,10 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .noPassphrase: "a passphrase is needed and there is no terminal to ask on"
         case .invalidInput: "invalid secret, URI or account parameters"
         case .alreadyExists: "the account or vault already exists (use --force to replace an account)"
+        case .touchTimeout: "touch timed out"
+        case .noKey: "no key found, or several and none chosen (--reader)"
+        case .oathPassword: "wrong or missing OATH password"
+        case .smartCard: "pcscd or the key failed (not running, polkit, busy, removed, bad response)"
         case .usage: "bad flags or arguments"
         }
     }
@@ -79,6 +96,25 @@ public struct CLIError: Error, CustomStringConvertible {
             self.init(.invalidInput, "the secret on stdin is invalid: \(error)")
         case let error as OATHCredentialError:
             self.init(.invalidInput, error.description)
+        case let error as KeyAccessError:
+            switch error {
+            case .pcsc(let inner): self.init(mapping: inner)
+            case .session(let inner): self.init(mapping: inner)
+            case .smartCard(let inner): self.init(mapping: inner)
+            case .noReaders, .noReaderMatches, .noOATHKey, .severalKeys: self.init(.noKey, error.description)
+            }
+        case let error as PCSCError:
+            self.init(.smartCard, error.description)
+        case let error as SmartCardError:
+            self.init(.smartCard, error.description)
+        case let error as OATHSessionError:
+            switch error {
+            case .wrongPassword, .authenticationRequired: self.init(.oathPassword, error.description)
+            case .noSuchCredential: self.init(.accountNotFound, error.description)
+            case .noOATHApplet: self.init(.noKey, error.description)
+            case .noSpace, .rejected: self.init(.invalidInput, error.description)
+            default: self.init(.smartCard, error.description)
+            }
         default:
             return nil
         }

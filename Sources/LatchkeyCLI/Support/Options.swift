@@ -1,14 +1,27 @@
 import ArgumentParser
 
-/// Where OATH accounts live. Only the sealed store exists so far; the flag is
-/// required so that adding the YubiKey later changes no script's meaning.
+/// Where OATH accounts live: the YubiKey's OATH applet or the sealed local
+/// vault. One must be chosen, so no script's meaning depends on a default.
+enum TokenSource: String, EnumerableFlag {
+    case yubikey
+    case sealed
+
+    static func help(for value: TokenSource) -> ArgumentHelp? {
+        switch value {
+        case .yubikey: "Use the YubiKey's OATH applet (through pcscd)."
+        case .sealed: "Use the passphrase-sealed local vault."
+        }
+    }
+}
+
 struct SourceOptions: ParsableArguments {
-    @Flag(name: .customLong("sealed"), help: "Use the passphrase-sealed local vault.")
-    var sealed = false
+    @Flag var source: TokenSource?
 
     func validate() throws {
-        guard sealed else { throw ValidationError("choose where the account lives: --sealed") }
+        guard source != nil else { throw ValidationError("choose where the account lives: --yubikey or --sealed") }
     }
+
+    var isYubiKey: Bool { source == .yubikey }
 }
 
 struct PassphraseOptions: ParsableArguments {
@@ -16,4 +29,18 @@ struct PassphraseOptions: ParsableArguments {
         name: .customLong("passphrase-file"),
         help: ArgumentHelp("Read the vault passphrase from this file (one trailing newline is ignored).", valueName: "path"))
     var passphraseFile: String?
+}
+
+/// How to reach the key and unlock its OATH applet.
+struct KeyOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Use the reader whose name contains this text (also LATCHKEY_READER).", valueName: "text"))
+    var reader: String?
+
+    @Option(
+        name: .customLong("oath-password-file"),
+        help: ArgumentHelp("Read the key's OATH password from this file (also LATCHKEY_OATH_PASSWORD).", valueName: "path"))
+    var oathPasswordFile: String?
+
+    @Flag(help: "Keep the key's derived access key (not the password) in the sealed vault, so later calls need no password.")
+    var remember = false
 }

@@ -1,0 +1,119 @@
+import OATH
+import PCSC
+import SealedStore
+import SmartCard
+import SystemSupport
+import YKOATH
+import YubiKey
+
+/// Opens the key for a command: finds the reader, starts a PC/SC transaction,
+/// and unlocks a password-protected applet from the first source that has
+/// the password: LATCHKEY_OATH_PASSWORD, --oath-password-file, an access key
+/// remembered in the sealed vault, then a prompt on /dev/tty.
+struct KeyAccess {
+    static let passwordVariable = "LATCHKEY_OATH_PASSWORD"
+    static let readerVariable = "LATCHKEY_READER"
+
+    var options: KeyOptions
+    var context: CommandContext
+    var passphraseFile: String?
+
+    /// Runs `body` with an unlocked session inside one PC/SC transaction.
+    func withSession<T>(needsAuthentication: Bool = true, _ body: (OATHSession, FoundKey) throws -> T) throws -> T {
+        let pcsc: PCSCContext
+        do { pcsc = try PCSCContext() } catch { throw KeyAccessError.pcsc(error) }
+        let key = try KeyFinder.find(filter: options.reader ?? context.environment.nonEmpty(Self.readerVariable), context: pcsc)
+        return try key.card.withTransaction {
+            if needsAuthentication, key.session.select.isPasswordProtected {
+                try unlock(key)
+            }
+            return try body(key.session, key)
+        }
+    }
+
+    private func unlock(_ key: FoundKey) throws {
+        let select = key.session.select
+        var remembered = false
+        var accessKey: [UInt8]
+        if let password = try typedOrGivenPassword(key.reader, promptIfNeeded: false) {
+            accessKey = try derive(password, select)
+        } else if let stored = try rememberedAccessKey(deviceID: select.deviceID) {
+            accessKey = stored
+            remembered = true
+        } else if let password = try typedOrGivenPassword(key.reader, promptIfNeeded: true) {
+            accessKey = try derive(password, select)
+        } else {
+            throw CLIError(.oathPassword, "the key in \(key.reader) has an OATH password and there is no terminal to ask on: set \(Self.passwordVariable) or pass --oath-password-file PATH")
+        }
+        defer { accessKey.wipe() }
+        do {
+            try key.session.validate(accessKey: accessKey)
+        } catch OATHSessionError.wrongPassword where remembered {
+            throw CLIError(.oathPassword, "the access key remembered for this key no longer works (its password changed): run again with the password and --remember")
+        }
+        key.card.resetOnDisconnect = true
+        if options.remember && !remembered {
+            let passphrases = CLIPassphrases(environment: context.environment, passphraseFile: passphraseFile)
+            try Vault.update(at: try context.vaultLocation(), passphrases: passphrases) { contents in
+                contents.upsert(VaultEntry(kind: .oathAccessKey, name: select.deviceID, fields: ["key": SecretBytes(accessKey)]))
+            }
+            try RememberedKeys.add(select.deviceID, at: try context.vaultLocation())
+            context.standardError("Remembered the access key for this key (device \(select.deviceID)) in the sealed vault\n")
+        }
+    }
+
+    private func derive(_ password: SecretBytes, _ select: OATHSelectResponse) throws -> [UInt8] {
+        try password.withUnsafeBytes { try OATHSession.deriveAccessKey(password: Array($0), salt: select.salt) }
+    }
+
+    private func typedOrGivenPassword(_ reader: String, promptIfNeeded: Bool) throws -> SecretBytes? {
+        if !promptIfNeeded {
+            if let file = options.oathPasswordFile { return try CLIPassphrases.read(file) }
+            if let value = context.environment.nonEmpty(Self.passwordVariable) { return SecretBytes(Array(value.utf8)) }
+            return nil
+        }
+        guard let tty = Terminal.open() else { return nil }
+        return try tty.readSecret(prompt: "OATH password for the key in \(reader): ")
+    }
+
+    /// The access key kept by `--remember`, if the index of remembered keys
+    /// names this device. The vault is unlocked only then, so a user who never
+    /// asked latchkey to remember is never asked for the vault passphrase here.
+    private func rememberedAccessKey(deviceID: String) throws -> [UInt8]? {
+        let location = try context.vaultLocation()
+        guard RememberedKeys.contains(deviceID, at: location) else { return nil }
+        let passphrases = CLIPassphrases(environment: context.environment, passphraseFile: passphraseFile)
+        guard let vault = try Vault.unlock(at: location, passphrases: passphrases) else { return nil }
+        return vault.contents.entry(.oathAccessKey, named: deviceID)?.fields["key"]?.bytes
+    }
+}
+
+extension OATHSession {
+    /// The code for the account with exactly this id: SELECT (already sent) +
+    /// CALCULATE, and nothing else. The TOTP period comes from the id's
+    /// `period/` prefix; HOTP accounts ignore the challenge. Throws
+    /// `noSuchCredential` when no account has this id.
+    func code(forExactID id: String, at unixTime: UInt64) throws -> String {
+        let period = CredentialID(parsing: id, isTOTP: true).period ?? OATHCredential.defaultPeriod
+        return try calculate(idBytes: Array(id.utf8), challenge: OATHSession.challenge(at: unixTime, period: period))
+    }
+}
+
+/// A plain list of the device ids whose access keys sit in the vault
+/// (`remembered-keys` beside it). Device ids are derived from the applet's
+/// public salt, so the list holds nothing secret; it only tells latchkey when
+/// unlocking the vault is worth a passphrase prompt.
+enum RememberedKeys {
+    static func path(_ location: VaultLocation) -> String { location.directory + "/remembered-keys" }
+
+    static func contains(_ deviceID: String, at location: VaultLocation) -> Bool {
+        guard let bytes = try? PrivateFiles.read(path(location), limit: 1 << 20) else { return false }
+        return String(decoding: bytes ?? [], as: UTF8.self).split(separator: "\n").contains { $0 == deviceID }
+    }
+
+    static func add(_ deviceID: String, at location: VaultLocation) throws {
+        guard !contains(deviceID, at: location) else { return }
+        let existing = (try PrivateFiles.read(path(location), limit: 1 << 20)) ?? []
+        try PrivateFiles.writeAtomically(path(location), existing + Array((deviceID + "\n").utf8))
+    }
+}

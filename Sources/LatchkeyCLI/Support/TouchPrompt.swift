@@ -1,0 +1,55 @@
+import Dispatch
+import SystemSupport
+
+/// Tells the user to touch the key — only if the key is still thinking after
+/// half a second, which is how a touch-required CALCULATE looks from outside
+/// (accounts that need no touch answer in milliseconds, so they never see
+/// it). The prompt goes to /dev/tty when there is one, else stderr; never
+/// stdout. On a terminal it counts down the seconds the key will wait.
+final class TouchPrompt: @unchecked Sendable {
+    // @unchecked: all mutable state is touched only on `queue`.
+    static let delayMilliseconds = 500
+    /// How long a YubiKey waits for a touch before answering 6982.
+    static let keyWaitSeconds = 15
+
+    private let queue = DispatchQueue(label: "latchkey.touch-prompt")
+    private var timer: DispatchSourceTimer?
+    private var shown = false
+    private var secondsLeft = TouchPrompt.keyWaitSeconds
+    private let terminal: Terminal?
+
+    init() { terminal = Terminal.open() }
+
+    /// Runs `body` (a CALCULATE that may wait for a touch) with the prompt armed.
+    func around<T>(_ body: () throws -> T) rethrows -> T {
+        start()
+        defer { stop() }
+        return try body()
+    }
+
+    private func start() {
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + .milliseconds(TouchPrompt.delayMilliseconds), repeating: .seconds(1))
+        timer.setEventHandler { [self] in tick() }
+        queue.sync { self.timer = timer }
+        timer.resume()
+    }
+
+    private func tick() {
+        if let terminal {
+            terminal.write("\r\u{1B}[KTouch your YubiKey… (\(max(secondsLeft, 0)) s)")
+            secondsLeft -= 1
+        } else if !shown {
+            StandardStream.error("Touch your YubiKey…\n")
+        }
+        shown = true
+    }
+
+    private func stop() {
+        queue.sync {
+            timer?.cancel()
+            timer = nil
+            if shown, let terminal { terminal.write("\r\u{1B}[K") }
+        }
+    }
+}
