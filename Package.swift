@@ -11,6 +11,9 @@
 //   PCSC           the PC/SC transport: readers, cards, transactions, typed errors
 //   YKOATH         the YubiKey OATH applet protocol (TLV, session) over any connection
 //   YubiKey        finding the key: which reader, which transport
+//   AWSConfig      ~/.aws/config and credentials by the SDKs' shared-config rules
+//   AWSSigning     SigV4
+//   STS            STS/IAM query requests and their XML responses
 //   SealedStore    the passphrase-sealed local vault (scrypt + ChaChaPoly)
 //   LatchkeyCLI    one file per subcommand
 //   latchkey       the executable: parses arguments, maps errors to exit codes
@@ -36,6 +39,9 @@ let package = Package(
         .systemLibrary(name: "CPCSCLite", pkgConfig: "libpcsclite", providers: [.apt(["libpcsclite-dev"])]),
         .target(name: "PCSC", dependencies: ["CPCSCLite", "SmartCard"]),
         .target(name: "YubiKey", dependencies: ["PCSC", "YKOATH", "SmartCard"]),
+        .target(name: "AWSConfig", dependencies: ["SystemSupport"]),
+        .target(name: "AWSSigning", dependencies: [crypto]),
+        .target(name: "STS", dependencies: ["AWSSigning", "AWSConfig"]),
         .target(name: "SealedStore", dependencies: ["SystemSupport", "OATH", crypto, cryptoExtras]),
         .target(
             name: "LatchkeyCLI",
@@ -54,9 +60,16 @@ let package = Package(
             dependencies: ["VirtualKey", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
+        // Benchmark helpers for scripts/bench (never shipped).
+        .executableTarget(name: "bench-floor"),
+        .executableTarget(name: "latchkey-bench", dependencies: [cryptoExtras]),
+
         .testTarget(name: "OATHTests", dependencies: ["OATH"]),
         .testTarget(name: "SealedStoreTests", dependencies: ["SealedStore", "SystemSupport", "OATH"]),
         .testTarget(name: "CLITests", dependencies: ["latchkey", "OATH"]),
+        .testTarget(name: "AWSConfigTests", dependencies: ["AWSConfig", "SystemSupport"]),
+        .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning"]),
+        .testTarget(name: "STSTests", dependencies: ["STS", "AWSSigning", "AWSConfig"]),
         .testTarget(name: "VirtualKeyTests", dependencies: ["VirtualKey", "YKOATH", "SmartCard", "OATH"]),
     ],
     swiftLanguageModes: [.v6]

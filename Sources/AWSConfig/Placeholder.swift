@@ -1,0 +1,1 @@
+// AWSConfig: see Package.swift

@@ -1,0 +1,1 @@
+// AWSSigning: see Package.swift

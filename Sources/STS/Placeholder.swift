@@ -1,0 +1,1 @@
+// STS: see Package.swift
