@@ -45,12 +45,21 @@ public struct OATHCredential: Equatable, Sendable, CustomStringConvertible {
     /// Checks what every consumer of a credential relies on.
     public func validate() throws(OATHCredentialError) {
         guard !name.isEmpty else { throw .emptyName }
+        guard !OATHCredential.hasControlCharacters(name), !OATHCredential.hasControlCharacters(issuer ?? "") else {
+            throw .controlCharacters
+        }
         guard OTP.validDigits.contains(digits) else { throw .invalidDigits(digits) }
         if case .totp(let period) = kind, !(1...86_400).contains(period) { throw .invalidPeriod(period) }
         guard !secret.isEmpty else { throw .emptySecret }
         guard secret.count <= 1024 else { throw .secretTooLong }
         if let issuer, issuer.isEmpty || issuer.contains(":") { throw .invalidIssuer }
         guard id.bytes.count <= CredentialID.maximumLength else { throw .idTooLong }
+    }
+
+    /// Whether `text` holds C0 or C1 control characters or DEL, which would
+    /// break one-line messages and reach terminals raw.
+    public static func hasControlCharacters(_ text: String) -> Bool {
+        text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
     }
 
     /// The code for this credential at `unixTime` (TOTP) or at its counter (HOTP).
@@ -65,13 +74,14 @@ public struct OATHCredential: Equatable, Sendable, CustomStringConvertible {
 }
 
 public enum OATHCredentialError: Error, Equatable, Sendable, CustomStringConvertible {
-    case emptyName, emptySecret, secretTooLong, invalidIssuer, idTooLong
+    case emptyName, emptySecret, secretTooLong, invalidIssuer, idTooLong, controlCharacters
     case invalidDigits(Int)
     case invalidPeriod(Int)
 
     public var description: String {
         switch self {
         case .emptyName: "the account name is empty"
+        case .controlCharacters: "the account name or issuer contains control characters"
         case .emptySecret: "the secret is empty"
         case .secretTooLong: "the secret is longer than 1024 bytes"
         case .invalidIssuer: "the issuer must be non-empty and contain no ':'"

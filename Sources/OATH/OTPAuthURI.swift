@@ -97,21 +97,21 @@ public enum OTPAuthURI {
         }
         var digits = 6
         if let value = parameters["digits"] {
-            guard let parsed = Int(value), OTP.validDigits.contains(parsed) else { throw .invalidValue(parameter: "digits") }
+            guard let parsed = decimal(value).flatMap({ Int(exactly: $0) }), OTP.validDigits.contains(parsed) else { throw .invalidValue(parameter: "digits") }
             digits = parsed
         }
         let kind: OATHKind
         if type == "totp" {
             var period = OATHCredential.defaultPeriod
             if let value = parameters["period"] {
-                guard let parsed = Int(value), (1...86_400).contains(parsed) else { throw .invalidValue(parameter: "period") }
+                guard let parsed = decimal(value).flatMap({ Int(exactly: $0) }), (1...86_400).contains(parsed) else { throw .invalidValue(parameter: "period") }
                 period = parsed
             }
             kind = .totp(period: period)
         } else {
             var counter: UInt64 = 0
             if let value = parameters["counter"] {
-                guard let parsed = UInt64(value) else { throw .invalidValue(parameter: "counter") }
+                guard let parsed = decimal(value) else { throw .invalidValue(parameter: "counter") }
                 counter = parsed
             }
             kind = .hotp(counter: counter)
@@ -128,7 +128,13 @@ public enum OTPAuthURI {
     /// written, so every app reads the same account.
     public static func format(_ credential: OATHCredential) -> String {
         var label = ""
-        if let issuer = credential.issuer { label = percentEncode(issuer) + ":" }
+        if let issuer = credential.issuer {
+            label = percentEncode(issuer) + ":"
+        } else if credential.name.contains(":") {
+            // An empty issuer prefix keeps a name such as an MFA ARN whole:
+            // parsers split the label at its first colon.
+            label = ":"
+        }
         label += percentEncode(credential.name)
         var query = "secret=" + Base32.encode(credential.secret)
         if let issuer = credential.issuer { query += "&issuer=" + percentEncode(issuer) }
@@ -137,6 +143,12 @@ public enum OTPAuthURI {
         case .totp(let period): return "otpauth://totp/\(label)?\(query)&period=\(period)"
         case .hotp(let counter): return "otpauth://hotp/\(label)?\(query)&counter=\(counter)"
         }
+    }
+
+    /// A plain decimal number: ASCII digits only (no sign, no spaces).
+    static func decimal(_ text: String) -> UInt64? {
+        guard !text.isEmpty, text.utf8.count <= 20, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        return UInt64(text)
     }
 
     // MARK: - Percent-encoding

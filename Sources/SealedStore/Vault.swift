@@ -84,7 +84,7 @@ public enum Vault {
     /// deriving the key a second time.
     public static func unlock(at location: VaultLocation, passphrases: some PassphraseSource) throws -> UnlockedVault? {
         guard let bytes = try readFile(location) else { return nil }
-        let opened = try unseal(bytes, at: location, passphrase: passphrases.passphrase(for: location))
+        let opened = try unseal(bytes, at: location) { try passphrases.passphrase(for: location) }
         return UnlockedVault(location: location, opened: opened)
     }
 
@@ -104,7 +104,7 @@ public enum Vault {
             var opened: Unsealed
             var isNew = false
             if let bytes = try readFile(location) {
-                opened = try unseal(bytes, at: location, passphrase: passphrases.passphrase(for: location))
+                opened = try unseal(bytes, at: location) { try passphrases.passphrase(for: location) }
             } else if let newVaultParameters {
                 opened = try newVault(at: location, passphrase: passphrases.newPassphrase(for: location), parameters: newVaultParameters)
                 isNew = true
@@ -133,7 +133,7 @@ public enum Vault {
     public static func changePassphrase(at location: VaultLocation, passphrases: some PassphraseSource, parameters: KDFParameters? = nil) throws {
         try withLock(location) {
             guard let bytes = try readFile(location) else { throw VaultError(.notFound, path: location.file) }
-            let old = try unseal(bytes, at: location, passphrase: passphrases.passphrase(for: location))
+            let old = try unseal(bytes, at: location) { try passphrases.passphrase(for: location) }
             let fresh = try newVault(at: location, passphrase: passphrases.newPassphrase(for: location), parameters: parameters ?? old.header.kdf)
             try write(old.contents, key: fresh.key, kdf: fresh.header.kdf, salt: fresh.header.salt, to: location)
         }
@@ -187,9 +187,12 @@ public enum Vault {
         return aad + Array(box.ciphertext) + Array(box.tag)
     }
 
-    /// Opens a complete file image with `passphrase`.
-    static func unseal(_ file: [UInt8], at location: VaultLocation, passphrase: SecretBytes) throws -> Unsealed {
+    /// Opens a complete file image. The passphrase is asked for only once the
+    /// header has passed its checks, so a damaged or foreign file is reported
+    /// without a prompt.
+    static func unseal(_ file: [UInt8], at location: VaultLocation, passphrase getPassphrase: () throws -> SecretBytes) throws -> Unsealed {
         let header = try parseHeader(file, at: location)
+        let passphrase = try getPassphrase()
         guard !passphrase.isEmpty else { throw VaultError(.emptyPassphrase, path: location.file) }
         let key = try deriveKey(passphrase, kdf: header.kdf, salt: header.salt)
         return try unseal(file, at: location, key: key, header: header)

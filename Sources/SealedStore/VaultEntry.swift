@@ -60,8 +60,21 @@ public struct VaultContents: Sendable {
         entries.first { $0.kind == kind && $0.name == name }
     }
 
-    /// Adds or replaces the entry with the same kind and name.
-    public mutating func upsert(_ entry: VaultEntry) {
+    /// Limits that keep every entry within what the payload format can hold.
+    public static let maximumKindBytes = 255
+    public static let maximumNameBytes = 4096
+    public static let maximumFields = 256
+    public static let maximumFieldKeyBytes = 255
+    public static let maximumFieldValueBytes = 1 << 20
+
+    /// Adds or replaces the entry with the same kind and name; refuses an
+    /// entry the payload format could not hold.
+    public mutating func upsert(_ entry: VaultEntry) throws(VaultEntryError) {
+        guard (1...Self.maximumKindBytes).contains(entry.kind.rawValue.utf8.count),
+              entry.name.utf8.count <= Self.maximumNameBytes,
+              entry.fields.count <= Self.maximumFields,
+              entry.fields.allSatisfy({ $0.key.utf8.count <= Self.maximumFieldKeyBytes && $0.value.count <= Self.maximumFieldValueBytes })
+        else { throw VaultEntryError(name: String(entry.name.prefix(64))) }
         entries.removeAll { $0.kind == entry.kind && $0.name == entry.name }
         entries.append(entry)
         isModified = true
@@ -108,9 +121,18 @@ public struct VaultContents: Sendable {
                       let value = reader.bytes(Int(length)), fields[key] == nil else { throw .payloadDamaged }
                 fields[key] = SecretBytes(Array(value))
             }
+            guard !entries.contains(where: { $0.kind.rawValue == kind && $0.name == name }) else { throw .payloadDamaged }
             entries.append(VaultEntry(kind: VaultEntry.Kind(rawValue: kind), name: name, fields: fields))
         }
         guard reader.isAtEnd else { throw .payloadDamaged }
         self.entries = entries
+    }
+}
+
+/// An entry too large for the vault's payload format.
+public struct VaultEntryError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var name: String
+    public var description: String {
+        "the vault entry '\(name)' does not fit the vault format (a kind of 1–255 bytes, a name up to \(VaultContents.maximumNameBytes) bytes, up to \(VaultContents.maximumFields) fields of up to 1 MiB)"
     }
 }

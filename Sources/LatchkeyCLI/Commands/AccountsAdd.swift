@@ -97,7 +97,7 @@ struct AccountsAdd: ParsableCommand {
             if !force, contents.entry(.oathAccount, named: id) != nil {
                 throw CLIError(.alreadyExists, "account '\(id)' already exists; add --force to replace it")
             }
-            contents.upsert(SealedAccounts.entry(for: credential))
+            try contents.upsert(SealedAccounts.entry(for: credential))
         }
         context.standardError("Added '\(id)' to \(location.file)\n")
     }
@@ -129,7 +129,7 @@ struct AccountsAdd: ParsableCommand {
             if case .hotp(let uriCounter) = credential.kind { start = uriCounter }
             credential.kind = .hotp(counter: counter ?? start)
         } else if let period {
-            guard credential.kind.isTOTP else { throw ValidationError("--period applies to TOTP accounts, and this URI is HOTP") }
+            guard credential.kind.isTOTP else { throw CLIError(.invalidInput, "--period applies to TOTP accounts, and this URI is HOTP") }
             credential.kind = .totp(period: period)
         }
         return credential

@@ -64,7 +64,7 @@ struct AccountsRename: ParsableCommand {
                 throw CLIError(.alreadyExists, "an account '\(newID)' already exists")
             }
             contents.remove(.oathAccount, named: name)
-            contents.upsert(SealedAccounts.entry(for: credential))
+            try contents.upsert(SealedAccounts.entry(for: credential))
             return newID
         }
         context.standardError("Renamed '\(name)' to '\(newID)' in \(location.file)\n")

@@ -75,7 +75,7 @@ struct Code: ParsableCommand {
             defer { current.secret.wipe() }
             let value = current.code(at: 0)
             current.kind = .hotp(counter: counter &+ 1)
-            contents.upsert(SealedAccounts.entry(for: current))
+            try contents.upsert(SealedAccounts.entry(for: current))
             return value
         }
     }

@@ -61,7 +61,7 @@ struct KeyPasswordSet: ParsableCommand {
                 let location = try context.vaultLocation()
                 let passphrases = CLIPassphrases(environment: context.environment, passphraseFile: passphrase.passphraseFile)
                 try Vault.update(at: location, passphrases: passphrases) { contents in
-                    contents.upsert(VaultEntry(kind: .oathAccessKey, name: session.select.deviceID, fields: ["key": SecretBytes(accessKey)]))
+                    try contents.upsert(VaultEntry(kind: .oathAccessKey, name: session.select.deviceID, fields: ["key": SecretBytes(accessKey)]))
                 }
                 try RememberedKeys.add(session.select.deviceID, at: location)
             }

@@ -9,9 +9,14 @@ struct VaultCommand: ParsableCommand {
         discussion: """
             The vault is one file, $XDG_DATA_HOME/latchkey/vault.sealed (default
             ~/.local/share/latchkey/), mode 0600 in a 0700 directory. Its key is
-            scrypt(passphrase) with N=2^17, r=8, p=1 unless the file says otherwise, and its
-            contents are sealed with ChaCha20-Poly1305. The passphrase comes from
-            --passphrase-file, LATCHKEY_PASSPHRASE, or a prompt on the terminal.
+            scrypt(passphrase), N=2^17, r=8, p=1 unless the file says otherwise;
+            its contents are sealed with ChaCha20-Poly1305. The passphrase comes
+            from --passphrase-file, LATCHKEY_PASSPHRASE, or the terminal.
+
+            Examples:
+              latchkey vault init
+              latchkey vault info
+              latchkey vault passwd
             """,
         subcommands: [VaultInit.self, VaultPasswd.self, VaultInfo.self])
 }
@@ -84,14 +89,18 @@ struct VaultPasswd: ParsableCommand {
 struct VaultInfo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Show the vault's path, format and KDF parameters (no passphrase needed).")
+        abstract: "Show the vault's path, format and KDF parameters (no passphrase needed).",
+        discussion: """
+            Example:
+              latchkey vault info
+            """)
 
     func run() throws { try run(.live) }
 
     func run(_ context: CommandContext) throws {
         let location = try context.vaultLocation()
         guard let header = try Vault.header(at: location) else {
-            throw CLIError(.accountNotFound, "no vault at \(location.file)")
+            throw CLIError(.failure, "no vault at \(location.file)")
         }
         context.standardOutput("""
             path: \(location.file)

@@ -88,6 +88,8 @@ public struct CLIError: Error, CustomStringConvertible {
             case .system: .failure
             }
             self.init(status, error.description)
+        case let error as VaultEntryError:
+            self.init(.invalidInput, error.description)
         case let error as SystemError:
             self.init(.failure, error.description)
         case let error as OTPAuthURI.ParseError:

@@ -55,7 +55,7 @@ struct KeyAccess {
         if options.remember && !remembered {
             let passphrases = CLIPassphrases(environment: context.environment, passphraseFile: passphraseFile)
             try Vault.update(at: try context.vaultLocation(), passphrases: passphrases) { contents in
-                contents.upsert(VaultEntry(kind: .oathAccessKey, name: select.deviceID, fields: ["key": SecretBytes(accessKey)]))
+                try contents.upsert(VaultEntry(kind: .oathAccessKey, name: select.deviceID, fields: ["key": SecretBytes(accessKey)]))
             }
             try RememberedKeys.add(select.deviceID, at: try context.vaultLocation())
             context.standardError("Remembered the access key for this key (device \(select.deviceID)) in the sealed vault\n")
