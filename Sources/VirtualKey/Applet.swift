@@ -1,1 +1,0 @@
-// The virtual key applet lives here.
