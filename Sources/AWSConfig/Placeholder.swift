@@ -1,1 +1,0 @@
-// AWSConfig: see Package.swift

@@ -1,1 +1,0 @@
-// AWSSigning: see Package.swift

@@ -1,1 +1,0 @@
-// STS: see Package.swift

@@ -1,0 +1,54 @@
+import AWSSigning
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// Sends one HTTP POST and returns the response, whatever its status.
+///
+/// The request's headers are complete and signed; the transport adds
+/// `Content-Length` and may add `User-Agent`, and must send the body as is.
+/// It throws only when there is no response (connection, TLS, timeout).
+public protocol HTTPTransport {
+    func post(url: String, headers: [HTTPField], body: [UInt8]) throws -> TransportResponse
+}
+
+/// The time source for signing and the waits between attempts.
+public protocol RequestClock {
+    func now() -> Date
+    func sleep(for duration: Duration)
+}
+
+/// The real clock. The corresponding C function for ``sleep(for:)`` is `nanosleep`.
+public struct SystemClock: RequestClock, Sendable {
+    public init() {}
+
+    public func now() -> Date { Date() }
+
+    public func sleep(for duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        guard seconds >= 0, attoseconds >= 0 else { return }
+        var request = timespec(tv_sec: Int(clamping: seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+}
+
+/// An HTTP response as the transport hands it over.
+public struct TransportResponse: Sendable, Equatable {
+    public var status: Int
+    public var headers: [HTTPField]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [HTTPField] = [], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The `Date` header as an instant, when present and well-formed.
+    public var date: Date? { headers.value(of: "Date").flatMap { AWSTimestamp.parseHTTPDate($0) } }
+}
