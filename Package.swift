@@ -74,7 +74,8 @@ let package = Package(
         .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning"], exclude: ["Vectors"]),
         .testTarget(name: "STSTests", dependencies: ["STS", "AWSSigning", "AWSConfig"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"], exclude: ["Fixtures"]),
-        .testTarget(name: "VirtualKeyTests", dependencies: ["VirtualKey", "YKOATH", "SmartCard", "OATH"]),
+        // The real stack: pcscd + vpcd + the virtual key, driven by latchkey and by ykman.
+        .testTarget(name: "VirtualKeyTests", dependencies: ["VirtualKey", "YKOATH", "SmartCard", "OATH", "latchkey", "latchkey-virtual-key"]),
     ],
     swiftLanguageModes: [.v6]
 )

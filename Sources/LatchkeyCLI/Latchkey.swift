@@ -25,16 +25,25 @@ public struct Latchkey: ParsableCommand {
     /// Parses the command line, runs the command, and exits with its status.
     /// Errors are printed as one line on stderr: `latchkey: <what failed>`.
     public static func runAndExit(arguments: [String]? = nil) -> Never {
+        var command: ParsableCommand
         do {
-            var command = try parseAsRoot(arguments)
+            command = try parseAsRoot(arguments)
+        } catch {
+            exit(withError: error)  // usage errors, --help, --version
+        }
+        do {
             try command.run()
             exit(withError: nil)
-        } catch {
-            if let failure = CLIError(mapping: error) {
-                StandardStream.error("latchkey: \(failure.message)\n")
-                exitProcess(failure.status.rawValue)
-            }
+        } catch let error as ValidationError {
             exit(withError: error)
+        } catch let error as ExitCode {
+            exit(withError: error)
+        } catch {
+            // Every other failure is one line: latchkey's own errors with
+            // their exit codes, anything unforeseen as a general failure.
+            let failure = CLIError(mapping: error) ?? CLIError(.failure, "unexpected error: \(error)")
+            StandardStream.error("latchkey: \(failure.message)\n")
+            exitProcess(failure.status.rawValue)
         }
     }
 }

@@ -99,10 +99,11 @@ public final class OATHSession {
     static let sendRemaining = CommandAPDU(ins: Instruction.sendRemaining.rawValue)
 
     /// The access key for `password`: PBKDF2-HMAC-SHA1(password, salt, 1000
-    /// iterations, 16 bytes).
+    /// iterations, 16 bytes). The protocol fixes 1000 iterations, fewer than
+    /// swift-crypto's checked API allows, hence the unchecked variant.
     public static func deriveAccessKey(password: [UInt8], salt: [UInt8]) throws -> [UInt8] {
         let key = try KDF.Insecure.PBKDF2.deriveKey(
-            from: password, salt: salt, using: .insecureSHA1, outputByteCount: 16, rounds: 1000)
+            from: password, salt: salt, using: .insecureSHA1, outputByteCount: 16, unsafeUncheckedRounds: 1000)
         return key.withUnsafeBytes { Array($0) }
     }
 

@@ -106,7 +106,7 @@ public struct CLIError: Error, CustomStringConvertible {
             case .noReaders, .noReaderMatches, .noOATHKey, .severalKeys: self.init(.noKey, error.description)
             }
         case let error as PCSCError:
-            self.init(.smartCard, error.description)
+            self.init(error.kind == .noSmartcard ? .noKey : .smartCard, error.description)
         case let error as SmartCardError:
             self.init(.smartCard, error.description)
         case let error as OATHSessionError:
