@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["CCurlShim"]),
         .target(name: "AWSConfig", dependencies: ["SystemSupport"]),
         .target(name: "AWSSigning", dependencies: [crypto]),
-        .target(name: "STS", dependencies: ["AWSSigning", "AWSConfig"]),
+        .target(name: "STS", dependencies: ["AWSSigning", "AWSConfig", "HTTP"]),
         .target(name: "SealedStore", dependencies: ["SystemSupport", "OATH", crypto, cryptoExtras]),
         .target(
             name: "LatchkeyCLI",
@@ -67,15 +67,22 @@ let package = Package(
         .executableTarget(name: "bench-floor"),
         .executableTarget(name: "latchkey-bench", dependencies: [cryptoExtras]),
 
-        .testTarget(name: "OATHTests", dependencies: ["OATH"]),
-        .testTarget(name: "SealedStoreTests", dependencies: ["SealedStore", "SystemSupport", "OATH"]),
-        .testTarget(name: "CLITests", dependencies: ["latchkey", "OATH"]),
-        .testTarget(name: "AWSConfigTests", dependencies: ["AWSConfig", "SystemSupport"]),
-        .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning"], exclude: ["Vectors"]),
-        .testTarget(name: "STSTests", dependencies: ["STS", "AWSSigning", "AWSConfig"]),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP"], exclude: ["Fixtures"]),
+        // Helpers shared by the test targets (temporary directories, running
+        // programs with timeouts, seeded randomness). Never shipped.
+        .target(name: "TestSupport", path: "Tests/Support"),
+
+        .testTarget(name: "OATHTests", dependencies: ["OATH", "TestSupport"]),
+        .testTarget(name: "SealedStoreTests", dependencies: ["SealedStore", "SystemSupport", "OATH", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["latchkey", "OATH", "TestSupport"]),
+        .testTarget(name: "AWSConfigTests", dependencies: ["AWSConfig", "SystemSupport", "TestSupport"]),
+        .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning", "TestSupport"], exclude: ["Vectors"]),
+        .testTarget(name: "STSTests", dependencies: ["STS", "AWSSigning", "AWSConfig", "TestSupport"]),
+        // STS/IAM over the real libcurl transport against a local moto server
+        // with signature checking on.
+        .testTarget(name: "AWSIntegrationTests", dependencies: ["STS", "HTTP", "AWSSigning", "AWSConfig", "TestSupport"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"], exclude: ["Fixtures"]),
         // The real stack: pcscd + vpcd + the virtual key, driven by latchkey and by ykman.
-        .testTarget(name: "VirtualKeyTests", dependencies: ["VirtualKey", "YKOATH", "SmartCard", "OATH", "latchkey", "latchkey-virtual-key"]),
+        .testTarget(name: "VirtualKeyTests", dependencies: ["VirtualKey", "YKOATH", "SmartCard", "OATH", "latchkey", "latchkey-virtual-key", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,2 @@
+// Shared test helpers live here (see Package.swift).
+public enum TestSupport {}
