@@ -74,6 +74,7 @@ let package = Package(
         .testTarget(name: "OATHTests", dependencies: ["OATH", "TestSupport"]),
         .testTarget(name: "SealedStoreTests", dependencies: ["SealedStore", "SystemSupport", "OATH", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["latchkey", "OATH", "TestSupport"]),
+        .testTarget(name: "YKOATHTests", dependencies: ["YKOATH", "SmartCard", "OATH"]),
         .testTarget(name: "AWSConfigTests", dependencies: ["AWSConfig", "SystemSupport", "TestSupport"]),
         .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning", "TestSupport"], exclude: ["Vectors"]),
         .testTarget(name: "STSTests", dependencies: ["STS", "AWSSigning", "AWSConfig", "TestSupport"]),
