@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "LatchkeyCLI",
             dependencies: [
-                "SystemSupport", "OATH", "SealedStore", "YKOATH", "YubiKey", "PCSC", "SmartCard",
+                "SystemSupport", "OATH", "SealedStore", "YKOATH", "YubiKey", "PCSC", "SmartCard", "AWSConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,3 +1,4 @@
+import AWSConfig
 import OATH
 import SealedStore
 import SystemSupport
@@ -89,6 +90,8 @@ public struct CLIError: Error, CustomStringConvertible {
             }
             self.init(status, error.description)
         case let error as VaultEntryError:
+            self.init(.invalidInput, error.description)
+        case let error as SharedConfigError:
             self.init(.invalidInput, error.description)
         case let error as SystemError:
             self.init(.failure, error.description)
