@@ -34,9 +34,9 @@ public struct Latchkey: ParsableCommand {
         do {
             try command.run()
             exit(withError: nil)
-        } catch let error as ValidationError {
-            exit(withError: error)
-        } catch let error as ExitCode {
+        } catch where isArgumentParserError(error) {
+            // Help for a command group, a ValidationError thrown from run(),
+            // an ExitCode: swift-argument-parser prints and exits as usual.
             exit(withError: error)
         } catch {
             // Every other failure is one line: latchkey's own errors with
@@ -46,6 +46,13 @@ public struct Latchkey: ParsableCommand {
             exitProcess(failure.status.rawValue)
         }
     }
+}
+
+/// Whether `error` belongs to swift-argument-parser (its help request for a
+/// command group is an internal type, so it is recognised by module).
+private func isArgumentParserError(_ error: any Error) -> Bool {
+    error is ValidationError || error is ExitCode || error is CleanExit
+        || String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
 }
 
 #if canImport(Glibc)
