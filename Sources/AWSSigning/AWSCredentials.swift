@@ -14,7 +14,10 @@ public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, Cust
     public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
         self.accessKeyID = accessKeyID
         self.secretAccessKey = secretAccessKey
-        self.sessionToken = sessionToken
+        // An empty token (an empty AWS_SESSION_TOKEN, say) means none: sent
+        // as an empty header it would be dropped by HTTP stacks and break the
+        // signature.
+        self.sessionToken = sessionToken?.isEmpty == true ? nil : sessionToken
     }
 
     public var description: String {
