@@ -1,4 +1,5 @@
 import SystemSupport
+import TestSupport
 import Testing
 
 @testable import AWSConfig

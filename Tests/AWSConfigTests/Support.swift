@@ -1,5 +1,6 @@
 import Foundation
 import SystemSupport
+import TestSupport
 
 @testable import AWSConfig
 
@@ -7,18 +8,18 @@ import SystemSupport
 /// the given texts (`nil` leaves a file out); removed when the value is
 /// released.
 final class ConfigFixture {
+    private let directory: TemporaryDirectory
     let home: String
     var configPath: String { home + "/.aws/config" }
     var credentialsPath: String { home + "/.aws/credentials" }
 
     init(config: String? = nil, credentials: String? = nil) throws {
-        home = FileManager.default.temporaryDirectory.appendingPathComponent("awsconfig-\(UUID().uuidString)").path
+        directory = try TemporaryDirectory("awsconfig")
+        home = directory.path
         try FileManager.default.createDirectory(atPath: home + "/.aws", withIntermediateDirectories: true)
         if let config { try write(config, to: configPath) }
         if let credentials { try write(credentials, to: credentialsPath) }
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: home) }
 
     func write(_ text: String, to path: String) throws {
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
@@ -45,15 +46,3 @@ func flatten(_ config: SharedConfig) -> [String: [String: ConfigValue]] {
     config.profiles.mapValues(\.properties)
 }
 
-/// A seeded generator, so a failing random case can be reproduced.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

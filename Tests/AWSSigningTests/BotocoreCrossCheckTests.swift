@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AWSSigning
@@ -144,42 +145,4 @@ struct BotocoreCrossCheckTests {
             #expect(mine == theirs[index], "case \(index): \(item.method) \(item.url)")
         }
     }
-}
-
-struct PythonFailed: Error, CustomStringConvertible {
-    var description: String
-}
-
-/// Runs `python3 -c`-style `script` with `input` in a file named by argv[1];
-/// returns its standard output. Output goes through files (no pipe fills up)
-/// and `timeout` kills a hung run.
-func runPython(script: String, input: Data, seconds: Int = 120) throws -> Data {
-    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sigv4-py-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: scratch) }
-    let scriptURL = scratch.appendingPathComponent("script.py")
-    let inputURL = scratch.appendingPathComponent("input.json")
-    let outURL = scratch.appendingPathComponent("stdout")
-    let errURL = scratch.appendingPathComponent("stderr")
-    try script.write(to: scriptURL, atomically: true, encoding: .utf8)
-    try input.write(to: inputURL)
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    let out = try FileHandle(forWritingTo: outURL)
-    let err = try FileHandle(forWritingTo: errURL)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-    process.arguments = ["-s", "KILL", String(seconds), "/usr/bin/env", "python3", scriptURL.path, inputURL.path]
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    process.waitUntilExit()
-    try out.close()
-    try err.close()
-    guard process.terminationStatus == 0 else {
-        let stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
-        throw PythonFailed(description: "python3 exited \(process.terminationStatus): \(stderr.suffix(2000))")
-    }
-    return try Data(contentsOf: outURL)
 }

@@ -1,5 +1,6 @@
 import Foundation
 import OATH
+import TestSupport
 import Testing
 
 @Suite("latchkey with a damaged vault")

@@ -1,26 +1,17 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import OATH
+import TestSupport
 import Testing
 
 // MARK: - The binary
 
 /// The built `latchkey` executable: `$LATCHKEY_BIN`, else the one beside the
-/// test bundle (SwiftPM puts every product of a build in one directory; this
-/// target depends on the executable, so `swift test` builds it).
-let latchkeyBinary: String = {
-    if let path = ProcessInfo.processInfo.environment["LATCHKEY_BIN"], !path.isEmpty { return path }
-    let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    var directory = URL(fileURLWithPath: runner).deletingLastPathComponent()
-    if directory.lastPathComponent.hasSuffix(".xctest") { directory.deleteLastPathComponent() }
-    return directory.appendingPathComponent("latchkey").path
-}()
+/// test bundle (this target depends on the executable, so `swift test` builds it).
+let latchkeyBinary = builtExecutablePath("latchkey", override: "LATCHKEY_BIN")
 
 /// The longest any one latchkey run may take before it is killed (and the
 /// test fails with a status of 137).
-let runTimeout = 20
+let runTimeout: Double = 20
 
 /// The exit codes scripts branch on (LatchkeyCLI's ExitStatus).
 enum Exit {
@@ -50,27 +41,13 @@ struct RunResult: CustomStringConvertible {
     var errorLine: String { String(stderr.dropLast()) }
 }
 
-func readBytes(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
-/// Writes `bytes` to `path` (created 0600, or truncated) with plain POSIX
-/// calls: Foundation's atomic writes leave `TemporaryDirectory.*` folders in /tmp.
-func writeBytes(_ path: String, _ bytes: [UInt8]) throws {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-    guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-    defer { close(fd) }
-    var offset = 0
-    while offset < bytes.count {
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-        guard n > 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        offset += n
-    }
-}
-
 // MARK: - A temporary HOME
 
 /// A temporary HOME for one test, removed afterwards. Every run through it
 /// is checked for what must hold of every run: no crash, no secret or
 /// passphrase in the output, and errors as one `latchkey: ` line.
 final class TestHome {
+    private let directory: TemporaryDirectory
     let root: String
     let home: String
     /// The passphrase put in LATCHKEY_PASSPHRASE unless a run says otherwise.
@@ -79,13 +56,12 @@ final class TestHome {
     private(set) var forbidden: [String] = []
 
     init() throws {
-        root = FileManager.default.temporaryDirectory.path + "/latchkey-cli-\(UUID().uuidString)"
+        directory = try TemporaryDirectory("cli")
+        root = directory.path
         home = root + "/home"
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: root + "/io", withIntermediateDirectories: true)
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: root) }
 
     var vaultDirectory: String { home + "/.local/share/latchkey" }
     var vaultFile: String { vaultDirectory + "/vault.sealed" }
@@ -127,18 +103,14 @@ final class TestHome {
     /// collects and checks its result.
     struct Started {
         fileprivate let home: TestHome
-        fileprivate let process: Process
-        fileprivate let io: String
+        fileprivate let program: RunningProgram
         fileprivate let arguments: [String]
-        fileprivate let started: Date
 
         func wait(sourceLocation: SourceLocation = #_sourceLocation) throws -> RunResult {
-            process.waitUntilExit()
+            let output = program.wait(sourceLocation: sourceLocation)
             let result = RunResult(
-                arguments: arguments, status: process.terminationStatus,
-                stdout: String(decoding: try readBytes(io + ".out"), as: UTF8.self),
-                stderr: String(decoding: try readBytes(io + ".err"), as: UTF8.self),
-                seconds: Date().timeIntervalSince(started))
+                arguments: arguments, status: output.status, stdout: output.stdout, stderr: output.stderr,
+                seconds: output.seconds)
             home.check(result, sourceLocation: sourceLocation)
             return result
         }
@@ -158,28 +130,14 @@ final class TestHome {
         for (key, value) in environment { env[key] = value }
         for name in ["LATCHKEY_PASSPHRASE", "LATCHKEY_NEW_PASSPHRASE"] { if let value = env[name], value.count >= 4 { forbidden.append(value) } }
 
-        let io = root + "/io/" + UUID().uuidString
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        process.arguments = ["-w", "/usr/bin/timeout", "-s", "KILL", String(runTimeout), latchkeyBinary] + arguments
-        process.environment = env
-        if let input = stdinBytes ?? stdin.map({ Array($0.utf8) }) {
-            try writeBytes(io + ".in", input)
-            process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: io + ".in"))
-        } else {
-            process.standardInput = FileHandle.nullDevice
-        }
-        try writeBytes(io + ".out", [])
-        try writeBytes(io + ".err", [])
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: io + ".out"))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: io + ".err"))
-        let started = Date()
-        try process.run()
-        return Started(home: self, process: process, io: io, arguments: arguments, started: started)
+        let program = try RunningProgram(
+            latchkeyBinary, arguments, environment: env, inheritEnvironment: false,
+            stdin: stdinBytes ?? stdin.map { Array($0.utf8) }, newSession: true, timeout: runTimeout)
+        return Started(home: self, program: program, arguments: arguments)
     }
 
     fileprivate func check(_ result: RunResult, sourceLocation: SourceLocation) {
-        #expect(result.status < 128, "latchkey crashed or was killed (timeout \(runTimeout) s): \(result)", sourceLocation: sourceLocation)
+        #expect(result.status < 128, "latchkey crashed or was killed (timeout \(Int(runTimeout)) s): \(result)", sourceLocation: sourceLocation)
         for secret in Set(forbidden) {
             #expect(!result.stdout.contains(secret) && !result.stderr.contains(secret),
                     "a secret or passphrase was printed: \(result)", sourceLocation: sourceLocation)
@@ -219,8 +177,6 @@ final class TestHome {
 
 // MARK: - oathtool
 
-func hex(_ bytes: some Sequence<UInt8>) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
-
 /// `oathtool`'s code for `secret` now (TOTP) or at `counter` (HOTP).
 func oathtool(_ secret: [UInt8], algorithm: OATHAlgorithm = .sha1, digits: Int = 6, period: Int = 30, counter: UInt64? = nil) throws -> String {
     var arguments = ["-d", String(digits)]
@@ -229,17 +185,9 @@ func oathtool(_ secret: [UInt8], algorithm: OATHAlgorithm = .sha1, digits: Int =
     } else {
         arguments += ["--totp=\(algorithm.rawValue)", "-s", String(period)]
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/oathtool")
-    process.arguments = arguments + [hex(secret)]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0)
-    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    let result = try runProgram("/usr/bin/oathtool", arguments + [hex(secret)], timeout: 20)
+    #expect(result.status == 0)
+    return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
 /// Runs `body` (which prints a TOTP code) between two `oathtool` runs and
@@ -258,22 +206,10 @@ func expectTOTP(
     #expect(code == before || code == after, "latchkey \(code), oathtool \(before) / \(after)", sourceLocation: sourceLocation)
 }
 
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Fresh random secret bytes (each test its own).
 func randomSecret(_ count: Int = 20) -> [UInt8] {
     var generator = SystemRandomNumberGenerator()
-    return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    return generator.bytes(count)
 }
 
 func requireBinary() throws {

@@ -1,43 +1,34 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import HTTP
 
 /// A loopback server process (Fixtures/echo_server.py) for one test.
 final class LoopbackServer {
-    let process = Process()
+    let server: RunningProgram
     let port: Int
 
+    /// Starts the server and waits (at most 10 s) for the port it prints.
     init(tls: (cert: String, key: String)? = nil) throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/echo_server.py").path
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script] + (tls.map { ["--tls", $0.cert, $0.key] } ?? [])
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let line = String(decoding: output.fileHandleForReading.availableLine(), as: UTF8.self)
+        server = try RunningProgram(
+            "/usr/bin/env", ["python3", script] + (tls.map { ["--tls", $0.cert, $0.key] } ?? []), timeout: 120)
+        let deadline = Date().addingTimeInterval(10)
+        var output = server.stdoutSoFar()
+        while !output.contains(UInt8(ascii: "\n")), server.isRunning, Date() < deadline {
+            usleep(10_000)
+            output = server.stdoutSoFar()
+        }
+        let line = String(decoding: output.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
         guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            kill(process.processIdentifier, SIGKILL)
+            killProcess(server.process)
             throw CocoaError(.fileReadCorruptFile)
         }
         self.port = port
     }
 
-    deinit {
-        // SIGKILL: processes started from the test runner inherit a blocked
-        // SIGTERM, so terminate() would leave the server running.
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-}
-
-extension FileHandle {
-    /// Reads up to the first newline (the server prints its port and nothing else).
-    func availableLine() -> Data {
-        var data = Data()
-        while let byte = try? read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { data.append(byte) }
-        return data
-    }
+    deinit { killProcess(server.process) }
 }
 
 @Suite("CurlHTTPClient against a loopback server")
@@ -107,18 +98,14 @@ struct CurlHTTPClientTests {
 
     @Test("HTTPS with a self-signed certificate fails verification")
     func tlsVerified() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"]
-        openssl.standardError = FileHandle.nullDevice
-        openssl.standardOutput = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
-        try #require(openssl.terminationStatus == 0)
+        let dir = try TemporaryDirectory("tls")
+        defer { withExtendedLifetime(dir) {} }
+        let cert = dir.file("cert.pem"), key = dir.file("key.pem")
+        let openssl = try runProgram(
+            "/usr/bin/openssl",
+            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"],
+            timeout: 60)
+        try #require(openssl.status == 0)
         let server = try LoopbackServer(tls: (cert, key))
         do {
             _ = try client.send(HTTPRequest(url: "https://127.0.0.1:\(server.port)/status/200"))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import OATH
@@ -55,36 +56,24 @@ struct OathtoolCrossCheckTests {
     static func runBatched(_ lines: [String]) throws -> [[String]] {
         let half = (lines.count + 1) / 2
         let chunks = [Array(lines[..<half]), Array(lines[half...])]
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("oathtool-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
+        let scratch = try TemporaryDirectory("oathtool")
+        defer { withExtendedLifetime(scratch) {} }  // the scripts must outlast the shells
 
-        var processes: [(Process, URL, FileHandle)] = []
+        var programs: [RunningProgram] = []
         for (n, chunk) in chunks.enumerated() {
-            let script = scratch.appendingPathComponent("batch\(n).sh")
+            let script = scratch.file("batch\(n).sh")
             var text = ""
             for (i, line) in chunk.enumerated() { text += "echo '#\(i)'\n\(line) || echo FAILED\n" }
-            try writeBytes(script.path, Array(text.utf8))
-            let output = scratch.appendingPathComponent("out\(n)")
-            try writeBytes(output.path, [])
-            let handle = try FileHandle(forWritingTo: output)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-            process.arguments = ["-s", "KILL", "90", "/bin/sh", script.path]
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
-            processes.append((process, output, handle))
+            try writeBytes(script, Array(text.utf8))
+            programs.append(try RunningProgram("/bin/sh", [script], mergingStandardError: true, timeout: 90))
         }
         var results: [[String]] = []
-        for (process, output, handle) in processes {
-            process.waitUntilExit()
-            try handle.close()
-            #expect(process.terminationStatus == 0, "the oathtool batch exited with \(process.terminationStatus)")
+        for program in programs {
+            let result = program.wait()
+            #expect(result.status == 0, "the oathtool batch exited with \(result.status)")
             var current: [String] = []
             var started = false
-            for line in try String(contentsOf: output, encoding: .utf8).split(separator: "\n") {
+            for line in result.stdout.split(separator: "\n") {
                 if line.hasPrefix("#") {
                     if started { results.append(current) }
                     current = []

@@ -1,6 +1,7 @@
 import Foundation
 import OATH
 import SystemSupport
+import TestSupport
 import Testing
 
 @testable import SealedStore

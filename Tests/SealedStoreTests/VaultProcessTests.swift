@@ -1,6 +1,7 @@
 import Foundation
 import OATH
 import SystemSupport
+import TestSupport
 import Testing
 
 @testable import SealedStore
@@ -22,12 +23,12 @@ struct VaultProcessTests {
         var random = SplitMix64(seed: 0xC0C0)
         let secrets = (0..<8).map { _ in random.bytes(20) }
         let running = try secrets.enumerated().map { index, secret in
-            try RunningProcess(
+            try startLatchkey(
                 ["accounts", "add", "account\(index)", "--sealed", "--scrypt-log2n", "10"],
                 environment: Self.environment(home: home.path), stdin: Array(Base32.encode(secret).utf8))
         }
-        for (index, process) in running.enumerated() {
-            let output = try process.wait()
+        for (index, program) in running.enumerated() {
+            let output = program.wait()
             #expect(output.status == 0, "writer \(index): \(output.stderr)")
         }
         let vault = try #require(try Vault.unlock(at: home.homeVault, passphrases: FixedPassphrases(Self.passphrase)))
@@ -82,7 +83,7 @@ struct VaultProcessTests {
         var needles: [[UInt8]] = [Array(Self.passphrase.utf8)]
         for secret in secrets {
             let b32 = Base32.encode(secret)
-            let hexText = secret.map { String(format: "%02x", $0) }.joined()
+            let hexText = hex(secret)
             needles += [secret, Array(b32.utf8), Array(b32.lowercased().utf8), Array(hexText.utf8), Array(hexText.uppercased().utf8)]
         }
         let files = FileManager.default.enumerator(atPath: home.path)?.compactMap { $0 as? String } ?? []

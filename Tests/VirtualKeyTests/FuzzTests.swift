@@ -1,19 +1,9 @@
 import SmartCard
+import TestSupport
 import Testing
 import VirtualKey
 import YKOATH
 
-/// SplitMix64: a seeded generator, so a failing input can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite("Malformed input")
 struct FuzzTests {
@@ -59,7 +49,7 @@ struct FuzzTests {
         let fixture = AppletFixture(chunkSize: 32)
         fixture.select()
         #expect(fixture.put("keep", secret: RFCVectors.sha1Seed) == .success)
-        var rng = SplitMix64(state: 0x1A7C_4B3E)
+        var rng = SplitMix64(seed: 0x1A7C_4B3E)
         for iteration in 0..<5000 {
             let bytes = Self.input(&rng)
             let response = fixture.applet.process(bytes)

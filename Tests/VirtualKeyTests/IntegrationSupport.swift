@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The outside programs the integration tests drive, and where they are.
@@ -20,12 +21,7 @@ enum Tools {
 
     /// `$LATCHKEY_VKEY_BIN`, else the executable `swift test` built beside
     /// this test bundle (same scratch path, same configuration).
-    static var virtualKey: String? {
-        if let path = ProcessInfo.processInfo.environment["LATCHKEY_VKEY_BIN"] { return path }
-        let bundle = URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent()
-        let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("latchkey-virtual-key").path }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
+    static var virtualKey: String? { builtExecutable("latchkey-virtual-key", override: "LATCHKEY_VKEY_BIN") }
 
     /// A program the tests cannot do without: its absence fails the test
     /// with the package to install.
@@ -38,73 +34,6 @@ enum Tools {
     }
 
     struct Missing: Error {}
-}
-
-/// Starts `process` with SIGTERM, SIGINT, SIGHUP and SIGQUIT unblocked.
-///
-/// Children inherit the signal mask of the thread that spawns them, and the
-/// threads Swift Testing runs tests on block nearly every signal (a child
-/// showed `SigBlk: fffffffe3bfbea27`): pcscd and the virtual key then
-/// ignore the harness's SIGTERM until it falls back to SIGKILL. Foundation
-/// spawns on the calling thread, so unblocking around `run()` is enough.
-func launchWithTerminationSignals(_ process: Process) throws {
-    var unblock = sigset_t()
-    sigemptyset(&unblock)
-    for signal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT] { sigaddset(&unblock, signal) }
-    var previous = sigset_t()
-    pthread_sigmask(SIG_UNBLOCK, &unblock, &previous)
-    defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
-    try process.run()
-}
-
-struct CommandResult: CustomStringConvertible {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-    var seconds: Double
-
-    var lines: [String] { stdout.split(separator: "\n").map(String.init) }
-    var description: String { "exit \(status) after \(seconds) s\nstdout: \(stdout)\nstderr: \(stderr)" }
-}
-
-/// Runs a program to its end, or kills it after `timeout` seconds (then
-/// records an issue). Output goes through files, so a chatty program cannot
-/// fill a pipe and hang.
-func runProgram(
-    _ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 60
-) async throws -> CommandResult {
-    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("vkey-run-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: scratch) }
-    let outURL = scratch.appendingPathComponent("out")
-    let errURL = scratch.appendingPathComponent("err")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = try FileHandle(forWritingTo: outURL)
-    process.standardError = try FileHandle(forWritingTo: errURL)
-    let start = Date()
-    try launchWithTerminationSignals(process)
-    while process.isRunning, Date().timeIntervalSince(start) < timeout {
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    if process.isRunning {
-        Issue.record("\(executable) \(arguments) still running after \(timeout) s: terminated")
-        process.terminate()
-        for _ in 0..<100 where process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    }
-    process.waitUntilExit()
-    return CommandResult(
-        status: process.terminationStatus,
-        stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-        stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
-        seconds: Date().timeIntervalSince(start))
 }
 
 /// A virtual key brought up by scripts/virtual-key-env for the length of a
@@ -141,11 +70,7 @@ final class VirtualKeySession {
         }
     }
 
-    static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("vkey-it-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+    static func temporaryDirectory() throws -> URL { try makeTemporaryDirectory("vkey-it") }
 
     /// Runs `body` with the key in the reader (options as for the harness:
     /// `--chunk 16`, `--touch-delay 1`, …), then takes it away, also when
@@ -204,14 +129,14 @@ final class VirtualKeySession {
         while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         if process.isRunning {
             Issue.record("scripts/virtual-key-env did not finish within 30 s")
-            process.terminate()
+            await stopProcess(process, grace: 30)
         }
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "scripts/virtual-key-env exit status")
     }
 
     /// `ykman --reader "Virtual PCD 00 00" ARGS…` with this session's HOME.
-    func ykman(_ arguments: [String], timeout: Double = 40) async throws -> CommandResult {
+    func ykman(_ arguments: [String], timeout: Double = 40) async throws -> ProcessResult {
         try await runProgram(ykmanPath, ["--reader", Self.reader] + arguments, environment: ["HOME": home], timeout: timeout)
     }
 

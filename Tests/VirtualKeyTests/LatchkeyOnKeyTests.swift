@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// latchkey's YubiKey path through the real stack: latchkey → pcscd →
@@ -9,28 +10,20 @@ import Testing
     "latchkey against the virtual key on pcscd", .serialized,
     .enabled(if: Tools.pcscdInstalled, "pcscd is not installed (apt-get install pcscd vsmartcard-vpcd pcsc-tools)"))
 struct LatchkeyOnKeyTests {
-    static var latchkey: String? {
-        if let path = ProcessInfo.processInfo.environment["LATCHKEY_BIN"] { return path }
-        let bundle = URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent()
-        return [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("latchkey").path }
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
+    static var latchkey: String? { builtExecutable("latchkey", override: "LATCHKEY_BIN") }
 
     /// `latchkey ARGS…` with the session's HOME, the virtual reader chosen,
     /// stdin from `input`, and no terminal (setsid), so nothing can prompt.
-    func latchkey(_ session: VirtualKeySession, _ arguments: [String], input: String = "", environment: [String: String] = [:], timeout: Double = 40) async throws -> CommandResult {
-        try await Self.latchkey(home: session.home, directory: session.directory, arguments, input: input, environment: environment, timeout: timeout)
+    func latchkey(_ session: VirtualKeySession, _ arguments: [String], input: String = "", environment: [String: String] = [:], timeout: Double = 40) async throws -> ProcessResult {
+        try await Self.latchkey(home: session.home, arguments, input: input, environment: environment, timeout: timeout)
     }
 
-    static func latchkey(home: String, directory: URL, _ arguments: [String], input: String = "", environment: [String: String] = [:], timeout: Double = 40) async throws -> CommandResult {
+    static func latchkey(home: String, _ arguments: [String], input: String = "", environment: [String: String] = [:], timeout: Double = 40) async throws -> ProcessResult {
         let binary = try #require(Self.latchkey, "latchkey was not built beside the tests; set LATCHKEY_BIN")
-        let inputFile = directory.appendingPathComponent("stdin-\(UUID().uuidString)").path
-        try input.write(toFile: inputFile, atomically: true, encoding: .utf8)
-        let command = "exec \"$0\" \"$@\" < \"\(inputFile)\""
-        return try await runProgram("/usr/bin/setsid", ["-w", "/bin/sh", "-c", command, binary] + arguments, environment: [
+        return try await runProgram(binary, arguments, environment: [
             "HOME": home, "LATCHKEY_READER": VirtualKeySession.reader,
             "LATCHKEY_PASSPHRASE": "", "LATCHKEY_OATH_PASSWORD": "", "LATCHKEY_NEW_OATH_PASSWORD": "",
-        ].merging(environment) { $1 }, timeout: timeout)
+        ].merging(environment) { $1 }, stdin: Array(input.utf8), newSession: true, timeout: timeout)
     }
 
     /// A random secret of `bytes` bytes in base32 (no padding).
@@ -47,7 +40,7 @@ struct LatchkeyOnKeyTests {
         return out
     }
 
-    func expectOneLineError(_ result: CommandResult, status: Int32, containing text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectOneLineError(_ result: ProcessResult, status: Int32, containing text: String, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(result.status == status, "\(result)", sourceLocation: sourceLocation)
         #expect(result.stdout.isEmpty, "stdout must be empty on error: \(result)", sourceLocation: sourceLocation)
         let lines = result.stderr.split(separator: "\n")
@@ -200,8 +193,8 @@ struct LatchkeyOnKeyTests {
         let session = try VirtualKeySession(directory: try VirtualKeySession.temporaryDirectory())
         try await session.withKey(["--touch", "never", "--touch-timeout", "30"]) {
             #expect(try await latchkey(session, ["accounts", "add", "touchy", "--yubikey", "--touch"], input: Self.randomBase32()).status == 0)
-            let home = session.home, directory = session.directory
-            async let pending = Self.latchkey(home: home, directory: directory, ["code", "touchy", "--yubikey"], timeout: 25)
+            let home = session.home
+            async let pending = Self.latchkey(home: home, ["code", "touchy", "--yubikey"], timeout: 25)
             try await Task.sleep(for: .seconds(1.5))
             let killer = try await runProgram("/usr/bin/pkill", ["-KILL", "-f", "latchkey-virtual-key.*\(session.state)"], timeout: 5)
             #expect(killer.status == 0, "the key process was found and killed: \(killer)")

@@ -1,5 +1,6 @@
 import Foundation
 import OATH
+import TestSupport
 import Testing
 import VirtualKey
 
@@ -125,15 +126,7 @@ struct ServeProcessTests {
 
     /// SIGTERM, then the exit status if it comes within `timeout` seconds.
     static func terminate(_ process: Process, timeout: Double = 5) async throws -> Int32? {
-        process.terminate()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        guard !process.isRunning else {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return nil
-        }
-        return process.terminationStatus
+        await stopProcess(process, grace: timeout)
     }
 
     @Test("Seeded with add, the key answers vpcd's power-on, ATR and APDUs, reconnects after a drop, and exits 0 on SIGTERM")

@@ -1,5 +1,6 @@
 import Foundation
 import OATH
+import TestSupport
 import Testing
 import VirtualKey
 
@@ -7,10 +8,8 @@ import VirtualKey
 struct StateFileTests {
     /// Runs `body` with a path in a new temporary directory, removed after.
     static func withTemporaryPath(_ name: String, _ body: (String) throws -> Void) throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vkey-state-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try body(directory.appendingPathComponent(name).path)
+        let directory = try TemporaryDirectory("vkey-state")
+        try withExtendedLifetime(directory) { try body(directory.file(name)) }
     }
 
     @Test("A missing state file is created with a random 8-byte salt and no accounts, mode 0600")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Yubico's own client against the virtual key, through the real stack:
