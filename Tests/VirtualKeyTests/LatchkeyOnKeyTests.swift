@@ -175,6 +175,31 @@ struct LatchkeyOnKeyTests {
         }
     }
 
+    @Test("On a terminal the touch prompt counts down on /dev/tty, and stdout still holds only the code")
+    func touchPromptOnTerminal() async throws {
+        let session = try VirtualKeySession(directory: try VirtualKeySession.temporaryDirectory())
+        let binary = try #require(Self.latchkey)
+        let secret = Self.randomBase32()
+        try await session.withKey(["--touch-delay", "3"]) {
+            #expect(try await latchkey(session, ["accounts", "add", "touchy", "--yubikey", "--touch"], input: secret).status == 0)
+            // script(1) gives the command a pseudo-terminal as /dev/tty and
+            // records what is written to it; stdout goes to a file.
+            let out = session.directory.appendingPathComponent("code.out").path
+            let typescript = session.directory.appendingPathComponent("tty.log").path
+            let before = unixTime()
+            let result = try await runProgram("/usr/bin/script", ["-qec", "\(binary) code touchy --yubikey > \(out)", typescript], environment: [
+                "HOME": session.home, "LATCHKEY_READER": VirtualKeySession.reader,
+            ], timeout: 30)
+            let after = unixTime()
+            #expect(result.status == 0, "\(result)")
+            let code = try String(contentsOfFile: out, encoding: .utf8)
+            #expect(try await oathtoolCodes(base32: secret, at: [before, after]).contains(code.trimmingCharacters(in: .newlines)), "stdout: \(code)")
+            let tty = try String(contentsOfFile: typescript, encoding: .utf8)
+            #expect(tty.contains("Touch your YubiKey… (15 s)"), "\(tty)")
+            #expect(tty.contains("Touch your YubiKey… (14 s)"), "the countdown advances: \(tty)")
+        }
+    }
+
     @Test("A touch that never comes: exit 10 with 'touch timed out' once the key gives up")
     func touchTimedOut() async throws {
         let session = try VirtualKeySession(directory: try VirtualKeySession.temporaryDirectory())
