@@ -1,0 +1,44 @@
+import ArgumentParser
+import SealedStore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// `latchkey keys list [--json]`: profiles and key ids, never secrets.
+struct KeysList: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the profiles with sealed keys and their access key ids (never the secrets).",
+        discussion: """
+            Examples:
+              latchkey keys list
+              latchkey keys list --json
+            """)
+
+    @Flag(help: "Print JSON: [{\"profile\", \"access_key_id\"}].")
+    var json = false
+
+    @OptionGroup var passphrase: PassphraseOptions
+
+    func run() throws { try run(.live) }
+
+    func run(_ context: CommandContext) throws {
+        let location = try context.vaultLocation()
+        let passphrases = CLIPassphrases(environment: context.environment, passphraseFile: passphrase.passphraseFile)
+        let keys = try Vault.unlock(at: location, passphrases: passphrases).map { SealedAWSKey.all(in: $0.contents) } ?? []
+        if json {
+            struct Listed: Encodable {
+                var profile: String
+                var access_key_id: String
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            let listed = keys.map { Listed(profile: $0.profile, access_key_id: $0.accessKeyID) }
+            context.standardOutput(listed.isEmpty ? "[]\n" : String(decoding: try encoder.encode(listed), as: UTF8.self) + "\n")
+            return
+        }
+        for key in keys { context.standardOutput("\(key.profile)\t\(key.accessKeyID)\n") }
+    }
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import SealedStore
+
+/// `latchkey keys remove PROFILE`.
+struct KeysRemove: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove",
+        abstract: "Remove a profile's sealed keys.",
+        discussion: """
+            Example:
+              latchkey keys remove work
+            """)
+
+    @Argument(help: "The profile, exactly as `keys list` shows it.")
+    var profile: String
+
+    @OptionGroup var passphrase: PassphraseOptions
+
+    func run() throws { try run(.live) }
+
+    func run(_ context: CommandContext) throws {
+        let location = try context.vaultLocation()
+        let passphrases = CLIPassphrases(environment: context.environment, passphraseFile: passphrase.passphraseFile)
+        try Vault.update(at: location, passphrases: passphrases, creatingWith: nil) { contents in
+            guard contents.remove(.awsAccessKey, named: profile) else {
+                let profiles = SealedAWSKey.all(in: contents).map(\.profile)
+                throw CLIError(.accountNotFound, "no keys are sealed for profile '\(profile)'" + (profiles.isEmpty ? "" : "; profiles: \(profiles.joined(separator: ", "))"))
+            }
+        }
+        context.standardError("Removed the sealed keys of profile '\(profile)' from \(location.file)\n")
+    }
+}
