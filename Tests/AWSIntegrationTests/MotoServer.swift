@@ -2,6 +2,7 @@ import AWSConfig
 import AWSSigning
 import Foundation
 import Testing
+import TestSupport
 
 /// A moto server on 127.0.0.1 with one IAM user, its access key, a policy,
 /// a role and an enabled virtual MFA device, and signature checking on.
@@ -225,19 +226,6 @@ struct MotoServerTrait: SuiteTrait, TestScoping {
 
 extension Trait where Self == MotoServerTrait {
     static var motoServer: Self { Self() }
-}
-
-/// Starts `process` with SIGTERM, SIGINT, SIGHUP and SIGQUIT unblocked:
-/// the threads Swift Testing runs tests on block them, children inherit the
-/// mask, and a child that ignores SIGTERM outlives the tests.
-func launchWithTerminationSignals(_ process: Process) throws {
-    var unblock = sigset_t()
-    sigemptyset(&unblock)
-    for signal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT] { sigaddset(&unblock, signal) }
-    var previous = sigset_t()
-    pthread_sigmask(SIG_UNBLOCK, &unblock, &previous)
-    defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
-    try process.run()
 }
 
 /// A TCP port on 127.0.0.1 that is bound but not listening while this
