@@ -3,6 +3,11 @@ import _CryptoExtras
 import OATH
 import SmartCard
 import SystemSupport
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// What SELECT of the OATH applet answers.
 ///
@@ -36,8 +41,8 @@ public struct OATHSelectResponse: Equatable, Sendable {
     /// reset): the first 16 bytes of SHA-256(salt), base64 without padding,
     /// as Yubico's tools derive it.
     public var deviceID: String {
-        let digest = Array(SHA256.hash(data: salt).prefix(16))
-        return Base64.encodeUnpadded(digest)
+        let digest = Data(SHA256.hash(data: salt).prefix(16))
+        return String(digest.base64EncodedString().filter { $0 != "=" })
     }
 }
 
@@ -323,22 +328,5 @@ public enum OATHSessionError: Error, Equatable, Sendable, CustomStringConvertibl
         case .malformedResponse(let what): "the key sent a malformed response (\(what))"
         case .status(let sw, let name): "the key refused \(name) with status \(sw)"
         }
-    }
-}
-
-/// Base64 without padding, for device ids.
-enum Base64 {
-    static func encodeUnpadded(_ bytes: [UInt8]) -> String {
-        let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        var index = 0
-        while index < bytes.count {
-            let chunk = bytes[index..<min(index + 3, bytes.count)]
-            var value: UInt32 = 0
-            for (i, byte) in chunk.enumerated() { value |= UInt32(byte) << UInt32(16 - 8 * i) }
-            for i in 0...chunk.count { out.append(table[Int(value >> UInt32(18 - 6 * i) & 0x3F)]) }
-            index += 3
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

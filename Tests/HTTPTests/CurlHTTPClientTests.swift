@@ -64,13 +64,13 @@ struct CurlHTTPClientTests {
     func timeout() throws {
         let server = try LoopbackServer()
         let started = Date()
-        #expect(throws: HTTPError.self) { try client.send(HTTPRequest(url: "http://127.0.0.1:\(server.port)/slow")) }
         do {
             _ = try client.send(HTTPRequest(url: "http://127.0.0.1:\(server.port)/slow"))
+            Issue.record("a 5 s answer arrived within a 2 s timeout")
         } catch {
             #expect(error.kind == .timedOut)
         }
-        #expect(Date().timeIntervalSince(started) < 8)
+        #expect(Date().timeIntervalSince(started) < 4)
     }
 
     @Test("A closed port is cannotConnect")

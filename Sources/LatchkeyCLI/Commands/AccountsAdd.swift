@@ -54,8 +54,7 @@ struct AccountsAdd: ParsableCommand {
     @OptionGroup var key: KeyOptions
     @OptionGroup var passphrase: PassphraseOptions
 
-    /// Lower scrypt costs for a new vault (tests, slow machines); not for daily use.
-    @Option(name: .customLong("scrypt-log2n"), help: .hidden) var scryptLog2N: UInt8?
+    @OptionGroup var newVault: NewVaultOptions
 
     func validate() throws {
         if let algorithm, OATHAlgorithm(name: algorithm) == nil {
@@ -65,9 +64,6 @@ struct AccountsAdd: ParsableCommand {
         if hotp, period != nil { throw ValidationError("--period applies to TOTP accounts, not --hotp") }
         if counter != nil, !hotp { throw ValidationError("--counter needs --hotp") }
         if touch, !source.isYubiKey { throw ValidationError("--touch applies to --yubikey accounts") }
-        if let scryptLog2N, !KDFParameters.log2NRange.contains(scryptLog2N) {
-            throw ValidationError("--scrypt-log2n must be in \(KDFParameters.log2NRange)")
-        }
     }
 
     func run() throws { try run(.live) }
@@ -92,8 +88,7 @@ struct AccountsAdd: ParsableCommand {
 
         let location = try context.vaultLocation()
         let passphrases = CLIPassphrases(environment: context.environment, passphraseFile: passphrase.passphraseFile)
-        let parameters = scryptLog2N.map { KDFParameters(log2N: $0, r: 8, p: 1) } ?? .standard
-        try Vault.update(at: location, passphrases: passphrases, creatingWith: parameters) { contents in
+        try Vault.update(at: location, passphrases: passphrases, creatingWith: newVault.parameters) { contents in
             if !force, contents.entry(.oathAccount, named: id) != nil {
                 throw CLIError(.alreadyExists, "account '\(id)' already exists; add --force to replace it")
             }

@@ -58,12 +58,7 @@ struct KeyPasswordSet: ParsableCommand {
             try session.setAccessKey(accessKey)
             context.standardError("Set the OATH password of the key in \(found.reader)\n")
             if rememberNew {
-                let location = try context.vaultLocation()
-                let passphrases = CLIPassphrases(environment: context.environment, passphraseFile: passphrase.passphraseFile)
-                try Vault.update(at: location, passphrases: passphrases) { contents in
-                    try contents.upsert(VaultEntry(kind: .oathAccessKey, name: session.select.deviceID, fields: ["key": SecretBytes(accessKey)]))
-                }
-                try RememberedKeys.add(session.select.deviceID, at: location)
+                try RememberedKeys.remember(accessKey, deviceID: session.select.deviceID, context: context, passphraseFile: passphrase.passphraseFile)
             }
         }
     }
@@ -74,13 +69,7 @@ struct KeyPasswordSet: ParsableCommand {
         guard let tty = Terminal.open() else {
             throw CLIError(.oathPassword, "no new OATH password and no terminal to ask on: set \(Self.variable) or pass --new-password-file PATH")
         }
-        guard let first = try tty.readSecret(prompt: "New OATH password: "), !first.isEmpty else {
-            throw CLIError(.invalidInput, "no password was entered")
-        }
-        guard let second = try tty.readSecret(prompt: "Repeat it: "), second.withUnsafeBytes({ first.constantTimeEquals(Array($0)) }) else {
-            throw CLIError(.invalidInput, "the two passwords differ; nothing was changed")
-        }
-        return first
+        return try CLIPassphrases.ask(tty, prompt: "New OATH password: ", confirm: true, what: "password")
     }
 }
 

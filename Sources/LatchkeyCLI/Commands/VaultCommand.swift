@@ -33,23 +33,15 @@ struct VaultInit: ParsableCommand {
 
     @OptionGroup var passphrase: PassphraseOptions
 
-    /// Lower scrypt costs for tests and slow machines (10…20); not for daily use.
-    @Option(name: .customLong("scrypt-log2n"), help: .hidden) var scryptLog2N: UInt8?
-
-    func validate() throws {
-        if let scryptLog2N, !KDFParameters.log2NRange.contains(scryptLog2N) {
-            throw ValidationError("--scrypt-log2n must be in \(KDFParameters.log2NRange)")
-        }
-    }
+    @OptionGroup var newVault: NewVaultOptions
 
     func run() throws { try run(.live) }
 
     func run(_ context: CommandContext) throws {
         let location = try context.vaultLocation()
         let passphrases = CLIPassphrases(environment: context.environment, passphraseFile: passphrase.passphraseFile)
-        let parameters = scryptLog2N.map { KDFParameters(log2N: $0, r: 8, p: 1) } ?? .standard
-        try Vault.create(at: location, passphrases: passphrases, parameters: parameters)
-        context.standardError("Created \(location.file) (\(parameters))\n")
+        try Vault.create(at: location, passphrases: passphrases, parameters: newVault.parameters)
+        context.standardError("Created \(location.file) (\(newVault.parameters))\n")
     }
 }
 

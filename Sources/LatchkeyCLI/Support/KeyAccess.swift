@@ -53,12 +53,7 @@ struct KeyAccess {
         }
         key.card.resetOnDisconnect = true
         if options.remember && !remembered {
-            let passphrases = CLIPassphrases(environment: context.environment, passphraseFile: passphraseFile)
-            try Vault.update(at: try context.vaultLocation(), passphrases: passphrases) { contents in
-                try contents.upsert(VaultEntry(kind: .oathAccessKey, name: select.deviceID, fields: ["key": SecretBytes(accessKey)]))
-            }
-            try RememberedKeys.add(select.deviceID, at: try context.vaultLocation())
-            context.standardError("Remembered the access key for this key (device \(select.deviceID)) in the sealed vault\n")
+            try RememberedKeys.remember(accessKey, deviceID: select.deviceID, context: context, passphraseFile: passphraseFile)
         }
     }
 
@@ -111,9 +106,18 @@ enum RememberedKeys {
         return String(decoding: bytes ?? [], as: UTF8.self).split(separator: "\n").contains { $0 == deviceID }
     }
 
-    static func add(_ deviceID: String, at location: VaultLocation) throws {
-        guard !contains(deviceID, at: location) else { return }
-        let existing = (try PrivateFiles.read(path(location), limit: 1 << 20)) ?? []
-        try PrivateFiles.writeAtomically(path(location), existing + Array((deviceID + "\n").utf8))
+    /// Seals `accessKey` in the vault under `deviceID` and lists the device
+    /// in the index, both under the vault's lock, so concurrent callers
+    /// cannot lose each other's index lines.
+    static func remember(_ accessKey: [UInt8], deviceID: String, context: CommandContext, passphraseFile: String?) throws {
+        let location = try context.vaultLocation()
+        let passphrases = CLIPassphrases(environment: context.environment, passphraseFile: passphraseFile)
+        try Vault.update(at: location, passphrases: passphrases) { contents in
+            try contents.upsert(VaultEntry(kind: .oathAccessKey, name: deviceID, fields: ["key": SecretBytes(accessKey)]))
+            guard !contains(deviceID, at: location) else { return }
+            let existing = (try PrivateFiles.read(path(location), limit: 1 << 20)) ?? []
+            try PrivateFiles.writeAtomically(path(location), existing + Array((deviceID + "\n").utf8))
+        }
+        context.standardError("Remembered the access key for this key (device \(deviceID)) in the sealed vault\n")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SealedStore
 
 /// Where OATH accounts live: the YubiKey's OATH applet or the sealed local
 /// vault. One must be chosen, so no script's meaning depends on a default.
@@ -22,6 +23,20 @@ struct SourceOptions: ParsableArguments {
     }
 
     var isYubiKey: Bool { source == .yubikey }
+}
+
+/// The scrypt cost of a vault this command creates. Hidden: lower costs are
+/// for tests and slow machines, not daily use.
+struct NewVaultOptions: ParsableArguments {
+    @Option(name: .customLong("scrypt-log2n"), help: .hidden) var scryptLog2N: UInt8?
+
+    func validate() throws {
+        if let scryptLog2N, !KDFParameters.log2NRange.contains(scryptLog2N) {
+            throw ValidationError("--scrypt-log2n must be in \(KDFParameters.log2NRange)")
+        }
+    }
+
+    var parameters: KDFParameters { scryptLog2N.map { KDFParameters(log2N: $0, r: 8, p: 1) } ?? .standard }
 }
 
 struct PassphraseOptions: ParsableArguments {

@@ -39,13 +39,19 @@ struct CLIPassphrases: PassphraseSource {
             let flag = isChangingPassphrase && confirm ? "--new-passphrase-file" : "--passphrase-file"
             throw CLIError(.noPassphrase, "\(location.file) needs a passphrase and there is no terminal to ask on: set \(variable) or pass \(flag) PATH")
         }
-        guard let first = try tty.readSecret(prompt: text), !first.isEmpty else {
-            throw CLIError(.invalidInput, "no passphrase was entered")
+        return try Self.ask(tty, prompt: text, confirm: confirm, what: "passphrase")
+    }
+
+    /// Reads a secret on the terminal with echo off, and when `confirm`,
+    /// a second time: an empty answer or two different ones change nothing.
+    static func ask(_ tty: Terminal, prompt: String, confirm: Bool, what: String) throws -> SecretBytes {
+        guard let first = try tty.readSecret(prompt: prompt), !first.isEmpty else {
+            throw CLIError(.invalidInput, "no \(what) was entered")
         }
         if confirm {
             guard let second = try tty.readSecret(prompt: "Repeat it: "),
                   second.withUnsafeBytes({ first.constantTimeEquals(Array($0)) })
-            else { throw CLIError(.invalidInput, "the two passphrases differ; nothing was changed") }
+            else { throw CLIError(.invalidInput, "the two \(what)s differ; nothing was changed") }
         }
         return first
     }
