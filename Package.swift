@@ -69,7 +69,7 @@ let package = Package(
 
         // Helpers shared by the test targets (temporary directories, running
         // programs with timeouts, seeded randomness). Never shipped.
-        .target(name: "TestSupport", path: "Tests/Support"),
+        .target(name: "TestSupport", path: "Tests/Support", exclude: ["Fixtures"]),
 
         .testTarget(name: "OATHTests", dependencies: ["OATH", "TestSupport"]),
         .testTarget(name: "SealedStoreTests", dependencies: ["SealedStore", "SystemSupport", "OATH", "TestSupport"]),
@@ -80,7 +80,9 @@ let package = Package(
         .testTarget(name: "STSTests", dependencies: ["STS", "AWSSigning", "AWSConfig", "TestSupport"]),
         // STS/IAM over the real libcurl transport against a local moto server
         // with signature checking on.
-        .testTarget(name: "AWSIntegrationTests", dependencies: ["STS", "HTTP", "AWSSigning", "AWSConfig", "TestSupport"]),
+        // Also against latchkey's own MFA-checking STS server (TestSupport's Fixtures/).
+        .testTarget(
+            name: "AWSIntegrationTests", dependencies: ["STS", "HTTP", "AWSSigning", "AWSConfig", "OATH", "TestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"], exclude: ["Fixtures"]),
         // The real stack: pcscd + vpcd + the virtual key, driven by latchkey and by ykman.
         .testTarget(name: "VirtualKeyTests", dependencies: ["VirtualKey", "YKOATH", "SmartCard", "OATH", "latchkey", "latchkey-virtual-key", "TestSupport"]),
