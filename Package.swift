@@ -49,7 +49,8 @@ let package = Package(
         .target(
             name: "LatchkeyCLI",
             dependencies: [
-                "SystemSupport", "OATH", "SealedStore", "YKOATH", "YubiKey", "PCSC", "SmartCard", "AWSConfig",
+                "SystemSupport", "OATH", "SealedStore", "YKOATH", "YubiKey", "PCSC", "SmartCard", "AWSConfig", "AWSSigning",
+                "STS", "HTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

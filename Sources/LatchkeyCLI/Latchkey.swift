@@ -17,7 +17,7 @@ public struct Latchkey: ParsableCommand {
             Exit codes:
             \(ExitStatus.helpTable)
             """,
-        subcommands: [Code.self, Accounts.self, Devices.self, KeyCommand.self, Keys.self, Profiles.self, Setup.self, VaultCommand.self]
+        subcommands: [Code.self, Accounts.self, Devices.self, Doctor.self, KeyCommand.self, Keys.self, Profiles.self, Setup.self, VaultCommand.self]
     )
 
     public init() {}
