@@ -15,6 +15,8 @@
 //   AWSConfig      ~/.aws/config and credentials by the SDKs' shared-config rules
 //   AWSSigning     SigV4
 //   STS            STS/IAM query requests and their XML responses
+//   SessionCache   cached STS sessions, their locks, and the MFA steps already spent
+//   CredentialFlow profile → plan (MFA session, roles, chains) → cached or fresh STS credentials
 //   SealedStore    the passphrase-sealed local vault (scrypt + ChaChaPoly)
 //   LatchkeyCLI    one file per subcommand
 //   latchkey       the executable: parses arguments, maps errors to exit codes
@@ -45,12 +47,14 @@ let package = Package(
         .target(name: "AWSConfig", dependencies: ["SystemSupport"]),
         .target(name: "AWSSigning", dependencies: [crypto]),
         .target(name: "STS", dependencies: ["AWSSigning", "AWSConfig", "HTTP"]),
+        .target(name: "SessionCache", dependencies: ["SystemSupport", "AWSSigning", crypto]),
+        .target(name: "CredentialFlow", dependencies: ["AWSConfig", "AWSSigning", "STS", "SessionCache", "SystemSupport"]),
         .target(name: "SealedStore", dependencies: ["SystemSupport", "OATH", crypto, cryptoExtras]),
         .target(
             name: "LatchkeyCLI",
             dependencies: [
                 "SystemSupport", "OATH", "SealedStore", "YKOATH", "YubiKey", "PCSC", "SmartCard", "AWSConfig", "AWSSigning",
-                "STS", "HTTP",
+                "STS", "HTTP", "SessionCache", "CredentialFlow",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

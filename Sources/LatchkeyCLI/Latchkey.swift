@@ -17,7 +17,8 @@ public struct Latchkey: ParsableCommand {
             Exit codes:
             \(ExitStatus.helpTable)
             """,
-        subcommands: [Code.self, Accounts.self, Devices.self, Doctor.self, KeyCommand.self, Keys.self, Profiles.self, Setup.self, VaultCommand.self]
+        subcommands: [
+            Auth.self, CredentialProcess.self, Exec.self, Whoami.self, Logout.self, Code.self, Accounts.self, Devices.self, Doctor.self, KeyCommand.self, Keys.self, Profiles.self, Setup.self, VaultCommand.self]
     )
 
     public init() {}

@@ -120,6 +120,33 @@ public enum PrivateFiles {
         guard chmod(path, 0o700) == 0 else { throw SystemError("cannot chmod", path: path) }
     }
 
+    /// Removes the file at `path` (a link itself, never its target); false
+    /// when there was nothing to remove.
+    @discardableResult
+    public static func remove(_ path: String) throws(SystemError) -> Bool {
+        if unlink(path) == 0 { return true }
+        if Errno.current == .noEntry { return false }
+        throw SystemError("cannot remove", path: path)
+    }
+
+    /// The names in directory `path` (without `.` and `..`); empty when it
+    /// does not exist.
+    public static func directoryEntries(_ path: String) throws(SystemError) -> [String] {
+        guard let directory = opendir(path) else {
+            if Errno.current == .noEntry { return [] }
+            throw SystemError("cannot list", path: path)
+        }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        return names
+    }
+
     public static func exists(_ path: String) -> Bool {
         var info = stat()
         return lstat(path, &info) == 0
@@ -167,6 +194,30 @@ public final class FileLock {
         } catch {
             close(fd)
             throw error
+        }
+        self.fd = fd
+        self.path = path
+    }
+
+    /// Like ``init(exclusive:)``, but gives up after `timeoutSeconds` with
+    /// `ETIMEDOUT` (polling every 20 ms, so a waiter never hangs forever
+    /// behind a stuck holder).
+    public init(exclusive path: String, timeoutSeconds: Double) throws(SystemError) {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw SystemError("cannot open lock", path: path) }
+        var waited = 0.0
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let failure = Errno.current
+            guard failure.rawValue == EWOULDBLOCK || failure == .interrupted else {
+                close(fd)
+                throw SystemError("cannot lock", path: path, errno: failure)
+            }
+            guard waited < timeoutSeconds else {
+                close(fd)
+                throw SystemError("gave up waiting for the lock", path: path, errno: Errno(rawValue: ETIMEDOUT))
+            }
+            usleep(20_000)
+            waited += 0.02
         }
         self.fd = fd
         self.path = path

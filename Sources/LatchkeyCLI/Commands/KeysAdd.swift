@@ -38,6 +38,7 @@ struct KeysAdd: ParsableCommand {
                 throw CLIError(.alreadyExists, "keys for profile '\(profile)' are already sealed; add --force to replace them")
             }
             try contents.upsert(key.entry)
+            try SealedKeyIndex.rewrite(from: contents, at: location)
         }
         context.standardError("Sealed the access key \(key.accessKeyID) for profile '\(profile)' in \(location.file)\n")
     }

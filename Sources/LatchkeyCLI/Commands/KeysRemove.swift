@@ -26,6 +26,7 @@ struct KeysRemove: ParsableCommand {
                 let profiles = SealedAWSKey.all(in: contents).map(\.profile)
                 throw CLIError(.accountNotFound, "no keys are sealed for profile '\(profile)'" + (profiles.isEmpty ? "" : "; profiles: \(profiles.joined(separator: ", "))"))
             }
+            try SealedKeyIndex.rewrite(from: contents, at: location)
         }
         context.standardError("Removed the sealed keys of profile '\(profile)' from \(location.file)\n")
     }

@@ -1,4 +1,7 @@
 import AWSConfig
+import CredentialFlow
+import FoundationEssentials
+import STS
 import OATH
 import SealedStore
 import SystemSupport
@@ -34,8 +37,19 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     /// pcscd or the key could not be used (not running, refused by polkit,
     /// held by another program, removed mid-operation, answered nonsense).
     case smartCard = 13
+    /// AWS refused: wrong or reused MFA code, access denied, invalid or
+    /// expired keys, a bad signature.
+    case awsRefused = 20
+    /// STS or IAM could not be reached, kept throttling, or answered nonsense.
+    case awsUnavailable = 21
+    /// This machine's clock is too far from AWS's (from its Date header).
+    case clockSkew = 22
+    /// The profile cannot make credentials: missing, no keys, no MFA device, a loop.
+    case noCredentials = 23
     /// Bad flags or arguments (swift-argument-parser's EX_USAGE).
     case usage = 64
+    /// `exec` could not start the command (as a shell reports it).
+    case commandNotRun = 127
 
     var meaning: String {
         switch self {
@@ -51,7 +65,12 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .noKey: "no key found, or several and none chosen (--reader)"
         case .oathPassword: "wrong or missing OATH password"
         case .smartCard: "pcscd or the key failed (not running, polkit, busy, removed, bad response)"
+        case .awsRefused: "AWS refused: wrong or reused MFA code, access denied, bad or expired keys"
+        case .awsUnavailable: "AWS unreachable, throttling, or an unexpected answer"
+        case .clockSkew: "this machine's clock is too far from AWS's"
+        case .noCredentials: "the profile cannot make credentials (missing, no keys, no MFA device)"
         case .usage: "bad flags or arguments"
+        case .commandNotRun: "exec: the command could not be run (otherwise exec exits with the command's status)"
         }
     }
 
@@ -93,6 +112,8 @@ public struct CLIError: Error, CustomStringConvertible {
             self.init(.invalidInput, error.description)
         case let error as SharedConfigError:
             self.init(.invalidInput, error.description)
+        case let error as CredentialFlowError:
+            self.init(flow: error)
         case let error as SystemError:
             self.init(.failure, error.description)
         case let error as OTPAuthURI.ParseError:
@@ -122,6 +143,50 @@ public struct CLIError: Error, CustomStringConvertible {
             }
         default:
             return nil
+        }
+    }
+}
+
+extension CLIError {
+    /// Flow errors: AWS's answers by kind, the clock with its measured offset.
+    init(flow error: CredentialFlowError) {
+        switch error {
+        case .aws(let call, let failure):
+            self.init(call: call, failure)
+        case .codeAlreadyUsed, .invalidCode:
+            self.init(.invalidInput, error.description)
+        case .processFailed:
+            self.init(.failure, error.description)
+        default:
+            self.init(.noCredentials, error.description)
+        }
+    }
+
+    init(call: String, _ failure: STSClientError) {
+        switch failure {
+        case .invalidRequest:
+            self.init(.invalidInput, "\(call): \(failure)")
+        case .transport, .malformedResponse:
+            self.init(.awsUnavailable, "\(call): \(failure)")
+        case .service(let service):
+            switch service.kind {
+            case .clockSkew:
+                let offset = service.clockOffset(from: Date()).map { offset in
+                    let seconds = Int(offset.magnitude.rounded())
+                    return offset > 0 ? " (this clock is \(seconds) s behind AWS's)" : " (this clock is \(seconds) s ahead of AWS's)"
+                } ?? ""
+                self.init(.clockSkew, "\(call): AWS says the request time is wrong\(offset): set the clock right (e.g. `timedatectl set-ntp true`)")
+            case .throttling:
+                self.init(.awsUnavailable, "\(call): \(service) (still throttled after one retry)")
+            case .wrongMFACode:
+                self.init(.awsRefused, "\(call): AWS refused the MFA code (wrong, or already used: AWS accepts each code once)")
+            case .other where service.httpStatus >= 500:
+                self.init(.awsUnavailable, "\(call): \(service)")
+            case .roleChainingLimit:
+                self.init(.invalidInput, "\(call): \(service) (ask for --duration 1h or less)")
+            default:
+                self.init(.awsRefused, "\(call): \(service)")
+            }
         }
     }
 }

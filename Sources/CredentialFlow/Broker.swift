@@ -1,0 +1,202 @@
+import AWSConfig
+import AWSSigning
+import FoundationEssentials
+import STS
+import SessionCache
+import SystemSupport
+
+/// Makes MFA codes for the broker.
+public protocol MFACodeSource {
+    /// Whether latchkey makes the codes for `use` itself (a YubiKey, the
+    /// vault) and so can choose their time step; otherwise they are typed.
+    func makesCodes(for use: MFAUse) -> Bool
+    /// The code for `serial` at Unix time `unixTime`.
+    func code(for use: MFAUse, serial: String, at unixTime: UInt64) throws -> String
+    /// A code a person types, or one given with `--mfa-code`.
+    func typedCode(for use: MFAUse, serial: String) throws -> String
+    /// Waits `seconds` for the next time step (a countdown on a terminal).
+    func wait(seconds: UInt64, serial: String)
+}
+
+/// Supplies long-term secrets when a call needs them (from the vault, the
+/// shared files or the environment).
+public protocol LongTermKeyStore {
+    func credentials(for source: LongTermKeySource) throws -> AWSCredentials
+}
+
+/// Runs a plan: reuses cached sessions, makes MFA codes (one use each),
+/// and calls STS, holding each cache entry's lock while it fills it so that
+/// concurrent callers share one code, one touch and one STS call.
+public struct CredentialBroker {
+    public var cache: SessionCache
+    public var spentCodes: SpentCodes
+    public var transport: any HTTPTransport
+    public var codes: any MFACodeSource
+    public var keys: any LongTermKeyStore
+    public var environment: Environment
+    /// Seconds since the Unix epoch.
+    public var now: () -> UInt64
+    /// Ignore cached sessions (still writes the new ones).
+    public var refresh = false
+    /// Notes for the person (stderr): discovered devices, waits.
+    public var note: (String) -> Void = { _ in }
+    public var retryDelay: Duration = .seconds(1)
+
+    public init(
+        cache: SessionCache, transport: any HTTPTransport, codes: any MFACodeSource, keys: any LongTermKeyStore,
+        environment: Environment, now: @escaping () -> UInt64
+    ) {
+        self.cache = cache
+        self.spentCodes = SpentCodes(cache: cache)
+        self.transport = transport
+        self.codes = codes
+        self.keys = keys
+        self.environment = environment
+        self.now = now
+    }
+
+    /// The profile's temporary credentials, cached or new.
+    public func credentials(for plan: CredentialPlan) throws -> CachedSession {
+        try obtain(plan.step, plan)
+    }
+
+    private func obtain(_ step: CredentialStep, _ plan: CredentialPlan) throws -> CachedSession {
+        switch step {
+        case .longTerm(let source):
+            return CachedSession(credentials: try keys.credentials(for: source), expiration: Int64.max)
+        case .process(let profile, let command):
+            return try CredentialProcessRunner(environment: environment).run(command, profile: profile)
+        case .sessionToken, .assumeRole:
+            guard let key = plan.cacheKey(for: step) else { preconditionFailure("STS steps have cache keys") }
+            if !refresh, let session = cache.fresh(key, now: Int64(now())) { return session }
+            return try cache.withLock(key) {
+                // Another process may have filled the entry while this one waited.
+                if !refresh, let session = cache.fresh(key, now: Int64(now())) { return session }
+                let session = try call(step, plan)
+                try cache.write(session, for: key)
+                return session
+            }
+        }
+    }
+
+    private func call(_ step: CredentialStep, _ plan: CredentialPlan) throws -> CachedSession {
+        switch step {
+        case .sessionToken(let source, let mfa, let duration):
+            let longTerm = try keys.credentials(for: source)
+            let serial = try serialNumber(for: mfa, credentials: longTerm, plan)
+            let code = try mfaCode(for: mfa, serial: serial)
+            let result: GetSessionTokenResult
+            do {
+                result = try sts(longTerm, plan).getSessionToken(
+                    GetSessionTokenRequest(durationSeconds: duration, serialNumber: serial, tokenCode: code))
+            } catch {
+                throw CredentialFlowError.aws(call: "GetSessionToken", error)
+            }
+            return CachedSession(result.credentials, mfaSerial: serial)
+
+        case .assumeRole(let sourceStep, let role, let mfa):
+            var source = try obtain(sourceStep, plan)
+            var request = AssumeRoleRequest(
+                roleARN: role.roleARN, roleSessionName: role.sessionName, durationSeconds: role.durationSeconds,
+                externalID: role.externalID, sourceIdentity: role.sourceIdentity)
+            if let mfa {
+                let serial = try serialNumber(for: mfa, credentials: source.credentials, plan)
+                request.serialNumber = serial
+                request.tokenCode = try mfaCode(for: mfa, serial: serial)
+            }
+            do {
+                let result = try sts(source.credentials, plan).assumeRole(request)
+                return CachedSession(result.credentials, arn: result.assumedRoleUser.arn, mfaSerial: request.serialNumber)
+            } catch let error where Self.isStaleSession(error) && mfa == nil && plan.cacheKey(for: sourceStep) != nil {
+                // The cached source session was revoked or has expired early:
+                // drop it, make a new one, and try once more.
+                if let key = plan.cacheKey(for: sourceStep) { try cache.remove(key) }
+                source = try obtain(sourceStep, plan)
+                do {
+                    let result = try sts(source.credentials, plan).assumeRole(request)
+                    return CachedSession(result.credentials, arn: result.assumedRoleUser.arn, mfaSerial: nil)
+                } catch {
+                    throw CredentialFlowError.aws(call: "AssumeRole", error)
+                }
+            } catch {
+                throw CredentialFlowError.aws(call: "AssumeRole", error)
+            }
+
+        case .longTerm, .process:
+            return try obtain(step, plan)
+        }
+    }
+
+    static func isStaleSession(_ error: STSClientError) -> Bool {
+        guard let kind = error.serviceError?.kind else { return false }
+        return kind == .expiredToken || kind == .invalidClientTokenID
+    }
+
+    /// The device's serial: from the profile, or the caller's only device.
+    private func serialNumber(for mfa: MFAUse, credentials: AWSCredentials, _ plan: CredentialPlan) throws -> String {
+        if case .serial(let serial) = mfa.device { return serial }
+        let identity: CallerIdentity
+        let devices: [MFADevice]
+        do {
+            identity = try sts(credentials, plan).getCallerIdentity()
+        } catch {
+            throw CredentialFlowError.aws(call: "GetCallerIdentity", error)
+        }
+        // ListMFADevices without UserName means the caller; name the user
+        // explicitly anyway (moto, for one, needs it).
+        let userName = Self.userName(fromARN: identity.arn)
+        do {
+            devices = try IAMClient(credentials: credentials, endpoint: plan.iam, transport: transport, retryDelay: retryDelay)
+                .allMFADevices(userName: userName)
+        } catch {
+            throw CredentialFlowError.aws(call: "ListMFADevices", error)
+        }
+        switch devices.count {
+        case 0: throw CredentialFlowError.noMFADevice(user: identity.arn)
+        case 1:
+            let serial = devices[0].serialNumber
+            note("Using the MFA device \(serial), the only one IAM lists for \(identity.arn) (set mfa_serial in profile '\(mfa.profile)' to skip this lookup)\n")
+            return serial
+        default: throw CredentialFlowError.severalMFADevices(devices.map(\.serialNumber))
+        }
+    }
+
+    /// `arn:aws:iam::123456789012:user/division/alice` → `alice`; nil for
+    /// root and for anything that is not an IAM user.
+    static func userName(fromARN arn: String) -> String? {
+        let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+        guard parts.count == 6, parts[2] == "iam", parts[5].hasPrefix("user/") else { return nil }
+        return parts[5].split(separator: "/").last.map(String.init)
+    }
+
+    /// A code AWS has not seen: latchkey-made codes use a time step no
+    /// latchkey process has spent (waiting for the next step if needed);
+    /// typed codes are refused when the same one was already sent.
+    private func mfaCode(for mfa: MFAUse, serial: String) throws -> String {
+        if codes.makesCodes(for: mfa) {
+            let reservation = try spentCodes.reserveStep(serial: serial, now: now())
+            if reservation.waitSeconds > 0 { codes.wait(seconds: reservation.waitSeconds, serial: serial) }
+            return try codes.code(for: mfa, serial: serial, at: max(reservation.codeTime, now()))
+        }
+        let code = try codes.typedCode(for: mfa, serial: serial)
+        guard code.utf8.count == 6, code.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
+            throw CredentialFlowError.invalidCode
+        }
+        guard try spentCodes.spendTyped(serial: serial, code: code, now: now()) else {
+            throw CredentialFlowError.codeAlreadyUsed(serial: serial)
+        }
+        return code
+    }
+
+    private func sts(_ credentials: AWSCredentials, _ plan: CredentialPlan) -> STSClient {
+        STSClient(credentials: credentials, endpoint: plan.sts, transport: transport, retryDelay: retryDelay)
+    }
+}
+
+extension CachedSession {
+    init(_ credentials: STSCredentials, arn: String? = nil, mfaSerial: String?) {
+        self.init(
+            credentials: credentials.credentials, expiration: Int64(credentials.expiration.timeIntervalSince1970.rounded(.down)),
+            arn: arn, mfaSerial: mfaSerial)
+    }
+}

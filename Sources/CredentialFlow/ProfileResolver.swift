@@ -1,0 +1,219 @@
+import AWSConfig
+import STS
+import SystemSupport
+
+/// Turns a profile of the shared config into a ``CredentialPlan``, without
+/// touching the network, a key or the vault: the warm `credential-process`
+/// path plans, finds the cache entry, and prints it.
+///
+/// The rules (what a careful aws-vault or AWS CLI user expects):
+/// - `role_arn` + `source_profile` (or `credential_source = Environment`):
+///   AssumeRole with the source's credentials. When the role profile has
+///   `mfa_serial` and the source is long-term keys, an MFA session
+///   (GetSessionToken, 12 h) is made once per (keys, device) and shared by
+///   every such role, and the role is assumed with it without another code.
+///   Role chaining caps such a role at 1 hour, so asking for more assumes
+///   the role straight from the keys with the MFA code instead.
+/// - A role whose source is itself a role (or another tool's process) gets
+///   the MFA code in its own AssumeRole call.
+/// - Any other profile: GetSessionToken with its long-term keys and an MFA
+///   code (the device from `mfa_serial`, else discovered through IAM).
+/// - Long-term keys: sealed in the vault for the profile, else in the
+///   profile, else (top profile only) `AWS_ACCESS_KEY_ID`.
+/// - `credential_process` naming latchkey itself is never run: `latchkey
+///   credential-process --profile X` as a source is planned as profile X.
+public struct ProfileResolver {
+    public var config: SharedConfig
+    public var environment: Environment
+    /// Profile → access key id of the keys sealed in the vault.
+    public var sealedKeys: [String: String]
+    /// `--duration`, when given.
+    public var durationSeconds: Int?
+
+    public static let defaultSessionDuration = 43_200
+    public static let defaultRoleDuration = 3_600
+    /// The longest role session that role chaining allows.
+    public static let roleChainingLimit = 3_600
+    /// The MFA session shared by roles.
+    public static let mfaSessionDuration = 43_200
+
+    public init(config: SharedConfig, environment: Environment, sealedKeys: [String: String], durationSeconds: Int? = nil) {
+        self.config = config
+        self.environment = environment
+        self.sealedKeys = sealedKeys
+        self.durationSeconds = durationSeconds
+    }
+
+    public func plan(profile name: String) throws(CredentialFlowError) -> CredentialPlan {
+        guard let profile = config.profile(named: name) else {
+            if name == "default", sealedKeys[name] != nil || environment.nonEmpty("AWS_ACCESS_KEY_ID") != nil {
+                return try finish(name, step(for: ConfigSection(name: name), visited: [], isTop: true))
+            }
+            throw .profileNotFound(name)
+        }
+        return try finish(name, step(for: profile, visited: [], isTop: true))
+    }
+
+    private func finish(_ name: String, _ step: CredentialStep) throws(CredentialFlowError) -> CredentialPlan {
+        let profile = config.profile(named: name)
+        let region = resolveRegion(environment: environment, profile: profile)?.value
+        do {
+            let sts = try EndpointResolver.sts(region: region, profile: profile, config: config, environment: environment)
+            let iam = try EndpointResolver.iam(region: region, profile: profile, config: config, environment: environment)
+            return CredentialPlan(profile: name, step: step, region: region, sts: sts, iam: iam)
+        } catch {
+            throw .invalidProfile(name, "\(error)")
+        }
+    }
+
+    private func step(for profile: ConfigSection, visited: [String], isTop: Bool) throws(CredentialFlowError) -> CredentialStep {
+        let name = profile.name
+        guard !visited.contains(name) else { throw .cycle(visited + [name]) }
+        let visited = visited + [name]
+        let mfa = mfaUse(profile)
+
+        if let roleARN = profile.nonEmpty("role_arn") {
+            let source = try roleSource(profile, visited: visited)
+            let configured = try intValue(profile, "duration_seconds")
+            let requested = durationSeconds ?? configured ?? Self.defaultRoleDuration
+            let role = RoleRequest(
+                roleARN: roleARN, sessionName: sessionName(profile, mfa: mfa), externalID: profile.nonEmpty("external_id"),
+                sourceIdentity: profile.nonEmpty("source_identity"), durationSeconds: requested)
+            guard let mfa else { return .assumeRole(source: source, role: role, mfa: nil) }
+            if case .longTerm(let keys) = source, requested <= Self.roleChainingLimit {
+                let session = CredentialStep.sessionToken(keys, mfa: mfa, durationSeconds: Self.mfaSessionDuration)
+                return .assumeRole(source: session, role: role, mfa: nil)
+            }
+            return .assumeRole(source: source, role: role, mfa: mfa)
+        }
+
+        guard let keys = longTermKeys(profile, allowEnvironment: isTop) else { throw .noLongTermKeys(name) }
+        let configured = try intValue(profile, "duration_seconds")
+        let duration = durationSeconds ?? configured ?? Self.defaultSessionDuration
+        return .sessionToken(keys, mfa: mfa ?? MFAUse(device: .discover, profile: name,
+            preferredSource: profile.nonEmpty("latchkey_mfa"), oathAccount: profile.nonEmpty("latchkey_oath_account"),
+            reader: profile.nonEmpty("latchkey_reader")), durationSeconds: duration)
+    }
+
+    /// The credentials a role profile assumes the role with.
+    private func roleSource(_ profile: ConfigSection, visited: [String]) throws(CredentialFlowError) -> CredentialStep {
+        if let sourceName = profile.nonEmpty("source_profile") {
+            if sourceName == profile.name {
+                // A profile may be its own source when it holds the keys.
+                guard let keys = longTermKeys(profile, allowEnvironment: false) else { throw .noLongTermKeys(profile.name) }
+                return .longTerm(keys)
+            }
+            guard let source = config.profile(named: sourceName) else { throw .profileNotFound(sourceName) }
+            return try sourceStep(source, visited: visited)
+        }
+        if let credentialSource = profile.nonEmpty("credential_source") {
+            guard credentialSource == "Environment", let keys = environmentKeys() else {
+                throw .unsupportedCredentialSource(profile.name, credentialSource)
+            }
+            return .longTerm(keys)
+        }
+        throw .invalidProfile(profile.name, "role_arn needs source_profile or credential_source")
+    }
+
+    /// A source profile's credentials: its role, its keys, or its process.
+    private func sourceStep(_ source: ConfigSection, visited: [String]) throws(CredentialFlowError) -> CredentialStep {
+        if source.nonEmpty("role_arn") != nil {
+            return try step(for: source, visited: visited, isTop: false)
+        }
+        if let keys = longTermKeys(source, allowEnvironment: false) { return .longTerm(keys) }
+        if let command = source.nonEmpty("credential_process") {
+            switch Self.latchkeyInvocation(command) {
+            case .notLatchkey:
+                return .process(profile: source.name, command: command)
+            case .credentialProcess(let profile):
+                guard let target = config.profile(named: profile ?? "default") else {
+                    throw .profileNotFound(profile ?? "default")
+                }
+                return try step(for: target, visited: visited + [source.name], isTop: false)
+            case .other:
+                throw .recursion(source.name)
+            }
+        }
+        throw .noLongTermKeys(source.name)
+    }
+
+    private func mfaUse(_ profile: ConfigSection) -> MFAUse? {
+        guard let serial = profile.nonEmpty("mfa_serial") else { return nil }
+        return MFAUse(
+            device: .serial(serial), profile: profile.name, preferredSource: profile.nonEmpty("latchkey_mfa"),
+            oathAccount: profile.nonEmpty("latchkey_oath_account"), reader: profile.nonEmpty("latchkey_reader"))
+    }
+
+    private func longTermKeys(_ profile: ConfigSection, allowEnvironment: Bool) -> LongTermKeySource? {
+        if let id = sealedKeys[profile.name] { return .sealed(profile: profile.name, accessKeyID: id) }
+        if let id = profile.nonEmpty("aws_access_key_id"), profile.nonEmpty("aws_secret_access_key") != nil,
+            profile.nonEmpty("aws_session_token") == nil
+        {
+            return .sharedFile(profile: profile.name, accessKeyID: id)
+        }
+        return allowEnvironment ? environmentKeys() : nil
+    }
+
+    /// Long-term keys from the environment; temporary ones (with a session
+    /// token, as `latchkey exec` leaves them) cannot open an MFA session.
+    private func environmentKeys() -> LongTermKeySource? {
+        guard let id = environment.nonEmpty("AWS_ACCESS_KEY_ID"), environment.nonEmpty("AWS_SECRET_ACCESS_KEY") != nil,
+            environment.nonEmpty("AWS_SESSION_TOKEN") == nil
+        else { return nil }
+        return .environment(accessKeyID: id)
+    }
+
+    /// `role_session_name`, else one derived from the MFA device's user name
+    /// (`arn:aws:iam::123456789012:mfa/alice` → `alice`), else `$USER`.
+    private func sessionName(_ profile: ConfigSection, mfa: MFAUse?) -> String {
+        if let name = profile.nonEmpty("role_session_name") { return name }
+        if case .serial(let serial)? = mfa?.device, let user = serial.split(separator: "/").last, serial.contains(":mfa/") {
+            return RoleSessionName.derived(fromUserName: String(user))
+        }
+        return RoleSessionName.derived(fromUserName: environment.nonEmpty("USER") ?? environment.nonEmpty("LOGNAME") ?? "latchkey")
+    }
+
+    private func intValue(_ profile: ConfigSection, _ key: String) throws(CredentialFlowError) -> Int? {
+        guard let text = profile.nonEmpty(key) else { return nil }
+        guard let value = Int(text), value > 0 else { throw .invalidProfile(profile.name, "\(key) must be a number of seconds") }
+        return value
+    }
+
+    public enum LatchkeyInvocation: Equatable {
+        case notLatchkey
+        /// `latchkey credential-process [--profile NAME]`.
+        case credentialProcess(profile: String?)
+        case other
+    }
+
+    /// Whether a `credential_process` command runs latchkey, by its first
+    /// word's base name.
+    public static func latchkeyInvocation(_ command: String) -> LatchkeyInvocation {
+        let words = command.split(whereSeparator: { $0 == " " || $0 == "\t" }).map {
+            String($0).trimmingCharacters(in: "\"'")
+        }
+        guard let first = words.first, first.split(separator: "/").last == "latchkey" else { return .notLatchkey }
+        guard words.count >= 2, words[1] == "credential-process" else { return .other }
+        var profile: String?
+        var index = 2
+        while index < words.count {
+            if words[index] == "--profile", index + 1 < words.count {
+                profile = words[index + 1]
+                index += 1
+            } else if words[index].hasPrefix("--profile=") {
+                profile = String(words[index].dropFirst("--profile=".count))
+            }
+            index += 1
+        }
+        return .credentialProcess(profile: profile)
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        var text = Substring(self)
+        while let first = text.first, set.contains(first) { text = text.dropFirst() }
+        while let last = text.last, set.contains(last) { text = text.dropLast() }
+        return String(text)
+    }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import SystemSupport
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// `latchkey exec -- CMD ARGS…`: runs CMD with the session in its environment.
+struct Exec: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a command with the profile's short-lived credentials in its environment.",
+        discussion: """
+            Sets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+            AWS_CREDENTIAL_EXPIRATION and, when the profile has a region, AWS_REGION and
+            AWS_DEFAULT_REGION; removes AWS_PROFILE and AWS_DEFAULT_PROFILE (so the command
+            uses these credentials, not the profile). latchkey replaces itself with the
+            command, so its exit status is the command's (127 when it cannot be run).
+
+            Examples:
+              latchkey exec --profile work --yubikey -- aws s3 ls
+              latchkey exec --sealed -- terraform plan
+            """)
+
+    @OptionGroup var options: CredentialOptions
+
+    @Argument(parsing: .postTerminator, help: ArgumentHelp("The command and its arguments, after --.", valueName: "command"))
+    var command: [String] = []
+
+    func validate() throws {
+        if command.isEmpty { throw ValidationError("name the command to run after --, e.g. latchkey exec -- aws s3 ls") }
+    }
+
+    func run() throws { try run(.live) }
+
+    func run(_ context: CommandContext) throws {
+        let supply = try CredentialSupply(options: options, context: context)
+        let session = try supply.credentials(options)
+        // This process becomes the command, so its own environment is the
+        // command's: change it in place, then exec.
+        for name in ["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION"] {
+            unsetenv(name)
+        }
+        setenv("AWS_ACCESS_KEY_ID", session.credentials.accessKeyID, 1)
+        setenv("AWS_SECRET_ACCESS_KEY", session.credentials.secretAccessKey, 1)
+        if let token = session.credentials.sessionToken { setenv("AWS_SESSION_TOKEN", token, 1) }
+        if session.expiration != Int64.max { setenv("AWS_CREDENTIAL_EXPIRATION", session.expirationText, 1) }
+        if let region = supply.plan.region {
+            setenv("AWS_REGION", region, 1)
+            setenv("AWS_DEFAULT_REGION", region, 1)
+        }
+        let argv = command.map { strdup($0) } + [nil]
+        execvp(command[0], argv)
+        let failure = Errno.current
+        throw CLIError(.commandNotRun, "cannot run \(command[0]): \(failure)")
+    }
+}

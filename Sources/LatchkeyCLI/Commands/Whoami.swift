@@ -1,0 +1,36 @@
+import ArgumentParser
+import STS
+
+/// `latchkey whoami`: who the profile's session credentials act as.
+struct Whoami: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show who the profile's credentials act as (GetCallerIdentity) and until when.",
+        discussion: """
+            Uses the cached session when there is one, otherwise makes one (with an MFA code).
+
+            Example:
+              latchkey whoami --profile work --yubikey
+            """)
+
+    @OptionGroup var options: CredentialOptions
+
+    func run() throws { try run(.live) }
+
+    func run(_ context: CommandContext) throws {
+        let supply = try CredentialSupply(options: options, context: context)
+        let session = try supply.credentials(options)
+        let identity: CallerIdentity
+        do {
+            identity = try STSClient(credentials: session.credentials, endpoint: supply.plan.sts, transport: CurlTransport())
+                .getCallerIdentity()
+        } catch {
+            throw CLIError(call: "GetCallerIdentity", error)
+        }
+        let fields = [
+            ("UserId", identity.userID), ("Account", identity.account), ("Arn", identity.arn),
+            ("Expiration", session.expirationText), ("Profile", supply.plan.profile),
+        ]
+        context.standardOutput(
+            "{" + fields.map { "\"\($0.0)\":\"\(CredentialOutput.jsonEscaped($0.1))\"" }.joined(separator: ",") + "}\n")
+    }
+}

@@ -1,0 +1,80 @@
+import SystemSupport
+
+/// latchkey's cache of temporary credentials: `$XDG_CACHE_HOME/latchkey/`
+/// (else `~/.cache/latchkey/`), mode 0700, one 0600 file per ``CacheKey``
+/// under `sessions/`, each written atomically.
+///
+/// Callers that may fetch a session take the key's lock first and read the
+/// cache again under it (``withLock(_:timeoutSeconds:_:)``): when many
+/// processes start at once on a cold cache, one fetches and the rest find
+/// its result.
+public struct SessionCache: Sendable {
+    public var directory: String
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    /// The standard place for `environment`, or `nil` without a home directory.
+    public static func standard(in environment: Environment) -> SessionCache? {
+        environment.xdgDirectory("XDG_CACHE_HOME", fallback: ".cache").map { SessionCache(directory: $0 + "/latchkey") }
+    }
+
+    public var sessionsDirectory: String { directory + "/sessions" }
+
+    public func path(for key: CacheKey) -> String { sessionsDirectory + "/" + key.fileName }
+
+    /// The cached session for `key`, if there is a well-formed one (expired
+    /// or not: see ``fresh(_:now:minimumSecondsLeft:)``). Never creates anything.
+    public func read(_ key: CacheKey) -> CachedSession? {
+        guard var contents = try? PrivateFiles.read(path(for: key), limit: CachedSession.maximumBytes) else { return nil }
+        defer { contents.wipe() }
+        return CachedSession(parsing: contents)
+    }
+
+    /// The cached session for `key` when more than `minimumSecondsLeft`
+    /// remain at `now` (15 minutes by default: an SDK asks again on every
+    /// request once fewer remain).
+    public func fresh(_ key: CacheKey, now: Int64, minimumSecondsLeft: Int64 = Self.reuseThreshold) -> CachedSession? {
+        guard let session = read(key), session.secondsLeft(at: now) > minimumSecondsLeft else { return nil }
+        return session
+    }
+
+    public static let reuseThreshold: Int64 = 15 * 60
+
+    public func write(_ session: CachedSession, for key: CacheKey) throws(SystemError) {
+        try PrivateFiles.ensurePrivateDirectory(sessionsDirectory)
+        var bytes = session.serialized
+        defer { bytes.wipe() }
+        try PrivateFiles.writeAtomically(path(for: key), bytes)
+    }
+
+    /// Removes the session for `key`; true when there was one.
+    @discardableResult
+    public func remove(_ key: CacheKey) throws(SystemError) -> Bool {
+        try PrivateFiles.remove(path(for: key))
+    }
+
+    /// Removes every cached session (lock files stay: they hold nothing).
+    /// Returns how many sessions were removed.
+    @discardableResult
+    public func removeAll() throws(SystemError) -> Int {
+        var removed = 0
+        for name in try PrivateFiles.directoryEntries(sessionsDirectory) where !name.hasSuffix(".lock") && !name.hasPrefix(".") {
+            if try PrivateFiles.remove(sessionsDirectory + "/" + name) { removed += 1 }
+        }
+        return removed
+    }
+
+    /// Runs `body` holding the exclusive lock for `key`, waiting up to
+    /// `timeoutSeconds` for another process to let go.
+    public func withLock<T>(_ key: CacheKey, timeoutSeconds: Double = Self.lockTimeout, _ body: () throws -> T) throws -> T {
+        try PrivateFiles.ensurePrivateDirectory(sessionsDirectory)
+        let lock = try FileLock(exclusive: path(for: key) + ".lock", timeoutSeconds: timeoutSeconds)
+        return try withExtendedLifetime(lock) { try body() }
+    }
+
+    /// Long enough for another process to wait for a touch (a key gives up
+    /// after about 15 s) and for STS to answer twice.
+    public static let lockTimeout: Double = 120
+}
