@@ -88,6 +88,11 @@ let package = Package(
         // Also against latchkey's own MFA-checking STS server (TestSupport's Fixtures/).
         .testTarget(
             name: "AWSIntegrationTests", dependencies: ["STS", "HTTP", "AWSSigning", "AWSConfig", "OATH", "TestSupport"]),
+        // Planning, the session cache, the spent-code ledger and the output
+        // formats, with scripted STS answers (no network).
+        .testTarget(
+            name: "CredentialFlowTests",
+            dependencies: ["CredentialFlow", "SessionCache", "AWSConfig", "AWSSigning", "STS", "SystemSupport", "LatchkeyCLI", "TestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"], exclude: ["Fixtures"]),
         // The real stack: pcscd + vpcd + the virtual key, driven by latchkey and by ykman.
         .testTarget(name: "VirtualKeyTests", dependencies: ["VirtualKey", "YKOATH", "SmartCard", "OATH", "latchkey", "latchkey-virtual-key", "TestSupport"]),
