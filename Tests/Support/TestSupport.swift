@@ -10,6 +10,9 @@
 //                     SIGKILL); `launchWithTerminationSignals`,
 //                     `stopProcess`, `builtExecutablePath`
 //   Python.swift      `runPython(script:input:)` for the botocore cross-checks
+//   MFASTSServer.swift  `MFASTSServer`: starts and steers Fixtures/
+//                     mfa_sts_server.py, an STS/IAM server that checks SigV4
+//                     and accepts each MFA code once (moto accepts any code)
 //
 // Import it with `import TestSupport`; nothing here needs to be `@testable`.
 
