@@ -111,7 +111,7 @@ public struct CredentialPlan: Sendable, Equatable {
     /// The cache entry for `step`'s result; `nil` for steps that are not
     /// cached (long-term keys, another tool's `credential_process`).
     public func cacheKey(for step: CredentialStep) -> CacheKey? {
-        let endpoint = "\(sts.url) \(sts.signingRegion)"
+        let endpoint = stsIdentity
         switch step {
         case .longTerm, .process:
             return nil
@@ -133,6 +133,20 @@ public struct CredentialPlan: Sendable, Equatable {
             if let identity = role.sourceIdentity { parts["source_identity"] = identity }
             if let mfa { parts["mfa"] = mfa.cacheText }
             return CacheKey("role", parts)
+        }
+    }
+
+    /// Which STS issues the sessions, as far as it changes them: a
+    /// configured endpoint (a test server, a VPC endpoint) by its URL; AWS's
+    /// own endpoints by partition, since a session from any of them works
+    /// everywhere, so profiles in different regions still share one MFA session.
+    var stsIdentity: String {
+        switch sts.source {
+        case .regional, .global:
+            let host = sts.url.host
+            return host.hasSuffix(".amazonaws.com.cn") ? "aws-cn" : host.contains("us-gov") ? "aws-us-gov" : "aws"
+        default:
+            return sts.url.description
         }
     }
 

@@ -171,11 +171,11 @@ struct CLIMFACodes: MFACodeSource {
         return String(decoding: line, as: UTF8.self).filter { !$0.isWhitespace }
     }
 
+    /// Counts down on the terminal; without one it waits silently, since
+    /// stderr is for the one error line (an SDK shows a credential process's
+    /// stderr only when it fails).
     func wait(seconds: UInt64, serial: String) {
         let tty = Terminal.open()
-        if tty == nil {
-            context.standardError("The current code for \(serial) was already used; waiting \(seconds) s for the next one\n")
-        }
         var left = seconds
         while left > 0 {
             tty?.write("\r\u{1B}[KThe current code was already used; next code in \(left) s…")

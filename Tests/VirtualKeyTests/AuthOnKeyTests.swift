@@ -1,0 +1,83 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `latchkey auth --yubikey` end to end: the MFA code comes from the virtual
+/// key through pcscd, goes to latchkey's MFA-checking STS server, and many
+/// callers on a cold cache cost the key exactly one CALCULATE.
+@Suite(
+    "auth with the virtual key", .serialized,
+    .enabled(if: Tools.pcscdInstalled, "pcscd is not installed (apt-get install pcscd vsmartcard-vpcd pcsc-tools)"))
+struct AuthOnKeyTests {
+    /// alice's keys in the credentials file; `dev` opens an MFA session with
+    /// the key, `admin` assumes a role through it.
+    func writeProfiles(home: String, server: MFASTSServer) throws {
+        let user = try #require(server.config.user(named: "alice"))
+        let serial = try #require(user.mfaDevices.first).serial
+        try FileManager.default.createDirectory(atPath: home + "/.aws", withIntermediateDirectories: true)
+        try writeBytes(home + "/.aws/credentials", Array("""
+            [dev]
+            aws_access_key_id = \(user.accessKeyID)
+            aws_secret_access_key = \(user.secretAccessKey)
+
+            """.utf8))
+        try writeBytes(home + "/.aws/config", Array("""
+            [profile dev]
+            mfa_serial = \(serial)
+            latchkey_mfa = yubikey
+            region = eu-west-1
+
+            [profile admin]
+            source_profile = dev
+            role_arn = arn:aws:iam::123456789012:role/admin
+            mfa_serial = \(serial)
+            latchkey_mfa = yubikey
+
+            """.utf8))
+    }
+
+    @Test("auth --yubikey: SELECT + CALCULATE on the key, the code accepted by STS; 16 cold callers cost one CALCULATE")
+    func authWithTheKey() async throws {
+        let server = try MFASTSServer.start(.standard())
+        defer { server.stop() }
+        let device = try #require(server.config.user(named: "alice")?.mfaDevices.first)
+        let session = try VirtualKeySession(directory: try VirtualKeySession.temporaryDirectory())
+        try writeProfiles(home: session.home, server: server)
+        let environment = ["AWS_ENDPOINT_URL": server.endpoint]
+        try await session.withKey {
+            let added = try await LatchkeyOnKeyTests.latchkey(
+                home: session.home, ["accounts", "add", device.serial, "--yubikey"], input: device.seedBase32)
+            #expect(added.status == 0, "\(added)")
+
+            session.clearLog()
+            let auth = try await LatchkeyOnKeyTests.latchkey(home: session.home, ["auth", "--profile", "dev"], environment: environment)
+            #expect(auth.status == 0, "\(auth)")
+            #expect(auth.stdout.hasPrefix("export AWS_ACCESS_KEY_ID=ASIA"), "\(auth)")
+            #expect(session.instructions() == ["SELECT", "CALCULATE"], "one code costs two APDUs: \(session.instructions())")
+            var stats = try server.stats()
+            #expect(stats.mfaAccepted == 1 && stats.mfaRejected == 0, "\(stats)")
+
+            // A cold cache and 16 callers at once (Terraform, parallel aws calls).
+            let logout = try await LatchkeyOnKeyTests.latchkey(home: session.home, ["logout", "--all"])
+            #expect(logout.status == 0)
+            try server.reset()
+            session.clearLog()
+            let home = session.home
+            let results = try await withThrowingTaskGroup(of: ProcessResult.self) { group in
+                for _ in 0..<16 {
+                    group.addTask {
+                        try await LatchkeyOnKeyTests.latchkey(
+                            home: home, ["credential-process", "--profile", "admin"], environment: environment, timeout: 90)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for result in results { #expect(result.status == 0, "\(result)") }
+            let keys = Set(results.map { $0.stdout })
+            #expect(keys.count == 1, "all callers print the one session")
+            #expect(session.instructions().count(of: "CALCULATE") == 1, "CALCULATEs: \(session.instructions())")
+            stats = try server.stats()
+            #expect(stats.mfaChecks == 1 && stats.count("GetSessionToken") == 1 && stats.count("AssumeRole") == 1, "\(stats)")
+        }
+    }
+}
