@@ -12,27 +12,23 @@ struct UdevPair: Equatable {
 /// trailing backslash continues it, `#` starts a comment line, and a rule is
 /// comma-separated `KEY op "value"` pairs.
 enum UdevRuleParser {
-    /// The logical lines of a file (continuations joined), with their first
-    /// physical line number, without comments and blank lines.
-    static func ruleLines(_ text: String) -> [(line: Int, text: String)] {
-        var result: [(Int, String)] = []
+    /// The rule lines of a file: continuations joined, comments and blank
+    /// lines left out.
+    static func ruleLines(_ text: String) -> [String] {
+        var result: [String] = []
         var pending = ""
-        var start = 0
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
             var line = Substring(raw)
             while line.first == " " || line.first == "\t" { line.removeFirst() }
-            if pending.isEmpty {
-                if line.isEmpty || line.hasPrefix("#") { continue }
-                start = index + 1
-            }
+            if pending.isEmpty, line.isEmpty || line.hasPrefix("#") { continue }
             if line.hasSuffix("\\") {
                 pending += line.dropLast()
                 continue
             }
-            result.append((start, pending + line))
+            result.append(pending + line)
             pending = ""
         }
-        if !pending.isEmpty { result.append((start, pending)) }
+        if !pending.isEmpty { result.append(pending) }
         return result
     }
 
@@ -159,7 +155,7 @@ struct UdevFindings {
             guard let text = SystemFiles.readText(path) else { continue }
             findings.filesRead += 1
             guard text.contains(DeviceRules.vendorID) else { continue }
-            for (_, line) in UdevRuleParser.ruleLines(text) {
+            for line in UdevRuleParser.ruleLines(text) {
                 guard let pairs = UdevRuleParser.pairs(line) else { continue }
                 findings.add(pairs, file: path)
             }
