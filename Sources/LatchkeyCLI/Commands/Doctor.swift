@@ -1,11 +1,68 @@
 import ArgumentParser
+import SystemSupport
 
-/// `latchkey doctor`: checks pcscd, readers, rules, clock and profiles (placeholder until written).
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// `latchkey doctor`: checks pcscd, polkit, the readers and OATH applets,
+/// the udev and polkit rules, other programs holding the key, the clock
+/// against STS, and the profiles' MFA sources.
 struct Doctor: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check that the key, pcscd, the rules and the clock are in order.")
+        abstract: "Check that the key, pcscd, the rules and the clock are in order.",
+        discussion: """
+            One line per check: ✓ passed, ✗ failed (the fix on the next line), ⚠ worth
+            knowing, – not checked (what it needs is missing). The clock is compared with
+            the Date header of an unauthenticated request to STS (AWS_ENDPOINT_URL_STS and
+            the other endpoint settings apply); no credentials are used.
 
-    func run() throws {
-        throw CLIError(.failure, "doctor is not written yet")
+            Exit status: 0 when no check failed (warnings allowed), 1 otherwise.
+
+            Examples:
+              latchkey doctor
+              latchkey doctor --json    # status: ok, fail, warn or skip
+            """)
+
+    @Flag(help: "Print JSON: {\"checks\": [{\"name\", \"status\", \"detail\", \"fix\"}]}.")
+    var json = false
+
+    /// Where the rule files, /proc and the group file are looked for (tests).
+    @Option(help: .hidden)
+    var root = "/"
+
+    func run() throws { try run(.live) }
+
+    func run(_ context: CommandContext) throws {
+        let root = try Setup.resolve(root: root)
+        let checks = Self.checks(root: root, environment: context.environment)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            context.standardOutput(String(decoding: try encoder.encode(["checks": checks]), as: UTF8.self) + "\n")
+        } else {
+            for check in checks { context.standardOutput(check.text) }
+        }
+        let failed = checks.filter { $0.status == .fail }
+        guard failed.isEmpty else {
+            throw CLIError(.failure, "\(failed.count) of \(checks.count) checks failed: \(failed.map(\.name).joined(separator: ", "))")
+        }
+    }
+
+    /// Every check, in the order a person would fix things: pcscd, the key,
+    /// the rules, then AWS.
+    static func checks(root: String, environment: Environment) -> [DoctorCheck] {
+        let device = DeviceChecks(root: root, pcsc: .gather(), user: .live, environment: environment)
+        let udev = UdevFindings.scan(root: root)
+        let polkit = PolkitFindings.scan(root: root)
+        let aws = AWSChecks(environment: environment)
+        return [
+            device.pcscd(), device.polkit(), device.readers(), device.oathApplets(), device.keyHolders(),
+        ] + device.usbDevices() + [
+            device.udevRule(udev), device.polkitRule(polkit), device.groupMembership(udev, polkit),
+            aws.clock(), aws.profiles(),
+        ]
     }
 }
