@@ -1,1 +1,0 @@
-// The suites of this target are being written; this file keeps it buildable.
