@@ -174,9 +174,16 @@ public struct CredentialBroker {
     /// typed codes are refused when the same one was already sent.
     private func mfaCode(for mfa: MFAUse, serial: String) throws -> String {
         if codes.makesCodes(for: mfa) {
-            let reservation = try spentCodes.reserveStep(serial: serial, now: now())
-            if reservation.waitSeconds > 0 { codes.wait(seconds: reservation.waitSeconds, serial: serial) }
-            return try codes.code(for: mfa, serial: serial, at: max(reservation.codeTime, now()))
+            // The code must be for the very step reserved. A wait that ran
+            // past that step (a suspended laptop) reserves again.
+            for _ in 0..<3 {
+                let reservation = try spentCodes.reserveStep(serial: serial, now: now())
+                if reservation.waitSeconds > 0 { codes.wait(seconds: reservation.waitSeconds, serial: serial) }
+                let time = now()
+                guard time / reservation.period == reservation.step else { continue }
+                return try codes.code(for: mfa, serial: serial, at: time)
+            }
+            throw CredentialFlowError.clockUnsteady
         }
         let code = try codes.typedCode(for: mfa, serial: serial)
         guard code.utf8.count == 6, code.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {

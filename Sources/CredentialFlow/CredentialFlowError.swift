@@ -15,6 +15,10 @@ public enum CredentialFlowError: Error, CustomStringConvertible {
     /// A code typed or passed for this device was already sent to AWS.
     case codeAlreadyUsed(serial: String)
     case invalidCode
+    /// Three waits for a fresh time step each ended past it.
+    case clockUnsteady
+    /// `credential_source = Environment` without the variables.
+    case noEnvironmentKeys(String)
     case processFailed(profile: String, detail: String)
     /// An STS or IAM call failed; `call` says which (e.g. "GetSessionToken").
     case aws(call: String, STSClientError)
@@ -41,6 +45,10 @@ public enum CredentialFlowError: Error, CustomStringConvertible {
             "that code was already sent to AWS for \(serial), and AWS accepts each code once: wait for the next code"
         case .invalidCode:
             "an MFA code is 6 digits"
+        case .clockUnsteady:
+            "the clock jumped while waiting for a fresh MFA code; try again"
+        case .noEnvironmentKeys(let name):
+            "profile '\(name)' has credential_source = Environment, but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set (or AWS_SESSION_TOKEN is)"
         case .processFailed(let profile, let detail):
             "credential_process of profile '\(profile)' failed: \(detail)"
         case .aws(let call, let error):

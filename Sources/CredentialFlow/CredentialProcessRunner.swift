@@ -31,7 +31,13 @@ struct CredentialProcessRunner {
         }
         var childEnvironment = environment
         childEnvironment[Self.depthVariable] = String(depth + 1)
-        let (status, output) = try spawn(command, environment: childEnvironment, profile: profile)
+        let status: Int32
+        let output: [UInt8]
+        do {
+            (status, output) = try spawn(command, environment: childEnvironment, profile: profile)
+        } catch let error as SystemError {
+            throw CredentialFlowError.processFailed(profile: profile, detail: "reading its output failed: \(error)")
+        }
         var bytes = output
         defer { bytes.wipe() }
         guard status == 0 else {

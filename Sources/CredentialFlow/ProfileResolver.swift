@@ -107,9 +107,10 @@ public struct ProfileResolver {
             return try sourceStep(source, visited: visited)
         }
         if let credentialSource = profile.nonEmpty("credential_source") {
-            guard credentialSource == "Environment", let keys = environmentKeys() else {
+            guard credentialSource == "Environment" else {
                 throw .unsupportedCredentialSource(profile.name, credentialSource)
             }
+            guard let keys = environmentKeys() else { throw .noEnvironmentKeys(profile.name) }
             return .longTerm(keys)
         }
         throw .invalidProfile(profile.name, "role_arn needs source_profile or credential_source")

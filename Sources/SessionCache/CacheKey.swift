@@ -7,7 +7,7 @@ import Crypto
 /// any difference gets a session of its own.
 ///
 ///     let key = CacheKey("session-token", ["source": "key:AKIA…", "mfa": serial, "duration": "43200"])
-///     key.fileName  // "st-<64 hex digits>"
+///     key.fileName  // "session-token-<64 hex digits>"
 public struct CacheKey: Sendable, Equatable, Hashable, CustomStringConvertible {
     public var kind: String
     public var parts: [String: String]

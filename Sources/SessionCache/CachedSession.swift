@@ -14,6 +14,10 @@ import AWSSigning
 ///     session_token …
 ///     arn arn:aws:sts::123456789012:assumed-role/admin/alice
 ///     mfa_serial arn:aws:iam::123456789012:mfa/alice
+///     end
+///
+/// The closing `end` line tells a complete file from a cut one, and unknown
+/// names are refused, so damage never yields credentials with a field lost.
 public struct CachedSession: Sendable, Equatable, CustomStringConvertible {
     public var credentials: AWSCredentials
     /// Seconds since the Unix epoch.
@@ -42,6 +46,10 @@ public struct CachedSession: Sendable, Equatable, CustomStringConvertible {
     public var expirationText: String { UTCDateTime(secondsSince1970: expiration).iso8601 }
 
     static let versionLine = "latchkey-session 1"
+    static let endLine = "end"
+    static let fieldNames: Set<String> = [
+        "expiration", "access_key_id", "secret_access_key", "session_token", "arn", "mfa_serial",
+    ]
     static let maximumBytes = 64 << 10
 
     public var serialized: [UInt8] {
@@ -54,6 +62,7 @@ public struct CachedSession: Sendable, Equatable, CustomStringConvertible {
         if let token = credentials.sessionToken { lines.append("session_token \(token)") }
         if let arn { lines.append("arn \(arn)") }
         if let mfaSerial { lines.append("mfa_serial \(mfaSerial)") }
+        lines.append(Self.endLine)
         return Array((lines.joined(separator: "\n") + "\n").utf8)
     }
 
@@ -65,9 +74,12 @@ public struct CachedSession: Sendable, Equatable, CustomStringConvertible {
         var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast()
         guard let first = lines.first, String(decoding: first, as: UTF8.self) == Self.versionLine else { return nil }
         lines = lines.dropFirst()
+        guard let last = lines.last, String(decoding: last, as: UTF8.self) == Self.endLine else { return nil }
+        lines = lines.dropLast()
         for line in lines {
             guard let space = line.firstIndex(of: UInt8(ascii: " ")) else { return nil }
             let name = String(decoding: line[line.startIndex..<space], as: UTF8.self)
+            guard Self.fieldNames.contains(name) else { return nil }
             let value = line[(space + 1)...]
             // Printable ASCII only: tokens, keys and ARNs never hold more, and
             // a value with a control byte would corrupt shell output later.

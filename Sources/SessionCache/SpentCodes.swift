@@ -78,8 +78,12 @@ public struct SpentCodes: Sendable {
         let lock = try FileLock(exclusive: path + ".lock", timeoutSeconds: 30)
         defer { withExtendedLifetime(lock) {} }
         var entries = Self.parse((try? PrivateFiles.read(path, limit: 1 << 20)) ?? nil)
+        // Stale entries go before `body` sees them, and so do entries from
+        // the future (the clock was set back): either would hold a step or
+        // a code for far longer than AWS remembers it.
+        let isStale = { (entry: Entry) in entry.time + Self.retentionSeconds < now || entry.time > now + Self.retentionSeconds }
+        entries.removeAll(where: isStale)
         let result = try body(&entries)
-        entries.removeAll { $0.time + Self.retentionSeconds < now || $0.time > now + Self.retentionSeconds }
         let text = entries.map { "\($0.kind) \($0.serial) \($0.value) \($0.time)\n" }.joined()
         try PrivateFiles.writeAtomically(path, Array(text.utf8))
         return result

@@ -207,17 +207,12 @@ struct ProfileResolverTests {
     @Test(
         "credential_source = Environment with no keys in the environment says so, not that Environment is unsupported")
     func environmentSourceWithoutKeys() {
-        // ProfileResolver.swift, roleSource: `guard credentialSource == "Environment", let keys = environmentKeys()`
-        // sends both failures to .unsupportedCredentialSource, which then reads
-        // "credential_source = Environment is not supported by latchkey (only Environment)".
-        withKnownIssue("a missing AWS_ACCESS_KEY_ID is reported as an unsupported credential_source") {
-            do {
-                _ = try resolvePlan(
-                    "ci", config: "[profile ci]\nrole_arn = \(adminRole)\ncredential_source = Environment\n")
-                Issue.record("planned a role from an environment without keys")
-            } catch {
-                #expect(!"\(error)".contains("is not supported"), "\(error)")
-            }
+        do {
+            _ = try resolvePlan(
+                "ci", config: "[profile ci]\nrole_arn = \(adminRole)\ncredential_source = Environment\n")
+            Issue.record("planned a role from an environment without keys")
+        } catch {
+            #expect(!"\(error)".contains("is not supported"), "\(error)")
         }
     }
 

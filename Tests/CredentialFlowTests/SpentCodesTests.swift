@@ -99,12 +99,8 @@ struct SpentCodesTests {
         let temporary = try TemporaryDirectory("spent")
         let codes = ledger(temporary)
         #expect(try codes.spendTyped(serial: aliceSerial, code: "123456", now: Self.now))
-        // SpentCodes.swift, withLedger: stale entries are dropped only after
-        // `body` has looked at them, so the 601-second-old entry still refuses.
-        withKnownIssue("pruning happens after the check") {
-            let accepted = try codes.spendTyped(serial: aliceSerial, code: "123456", now: Self.now + 601)
-            #expect(accepted)
-        }
+        let accepted = try codes.spendTyped(serial: aliceSerial, code: "123456", now: Self.now + 601)
+        #expect(accepted)
     }
 
     @Test("Steps recorded under a clock that was far ahead do not delay reservations once it is set back")
@@ -113,13 +109,8 @@ struct SpentCodesTests {
         let codes = ledger(temporary)
         // The clock ran two hours fast, a code was made, then NTP fixed it.
         _ = try codes.reserveStep(serial: aliceSerial, now: Self.now + 7_200)
-        // SpentCodes.swift, withLedger: entries with time > now + 600 are
-        // meant to be dropped, but reserveStep sees them first, so the
-        // reservation lands after the future step: a wait of about 2 hours.
-        withKnownIssue("entries from the future are pruned only after reserveStep used them") {
-            let reservation = try codes.reserveStep(serial: aliceSerial, now: Self.now)
-            #expect(reservation.waitSeconds < 60)
-        }
+        let reservation = try codes.reserveStep(serial: aliceSerial, now: Self.now)
+        #expect(reservation.waitSeconds < 60)
     }
 
     @Test("A damaged ledger costs nothing: bad lines are dropped, good ones still count")

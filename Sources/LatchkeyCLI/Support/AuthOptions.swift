@@ -51,26 +51,31 @@ struct CredentialOptions: ParsableArguments {
 
     var durationSeconds: Int? { duration.flatMap(Self.seconds) }
 
-    /// `3600`, `3600s`, `90m`, `12h`, `1h30m` → seconds.
+    /// `3600`, `3600s`, `90m`, `12h`, `1h30m` → seconds: digits only, units
+    /// in the order h, m, s and each at most once, and no more than
+    /// ``longestDuration`` (STS allows 36 h at most), so nothing can overflow.
     static func seconds(_ text: String) -> Int? {
-        if let plain = Int(text), plain > 0 { return plain }
+        let longestDuration = 7 * 86_400
         var total = 0
         var number = ""
+        var units = Array("hms")
         for character in text {
             if character.isASCII, character.isNumber {
+                guard number.count < 9 else { return nil }
                 number.append(character)
                 continue
             }
-            guard let value = Int(number), value >= 0 else { return nil }
-            switch character {
-            case "h": total += value * 3600
-            case "m": total += value * 60
-            case "s": total += value
-            default: return nil
-            }
+            guard let value = Int(number), let unit = units.firstIndex(of: character) else { return nil }
+            total += value * [3600, 60, 1][Array("hms").firstIndex(of: character)!]
+            units.removeFirst(unit + 1)
             number = ""
         }
-        guard number.isEmpty, total > 0 else { return nil }
+        if !number.isEmpty {
+            // A bare number is seconds; after a unit it lacks its own.
+            guard total == 0, let value = Int(number) else { return nil }
+            total = value
+        }
+        guard total > 0, total <= longestDuration else { return nil }
         return total
     }
 }

@@ -155,7 +155,7 @@ extension CLIError {
             self.init(call: call, failure)
         case .codeAlreadyUsed, .invalidCode:
             self.init(.invalidInput, error.description)
-        case .processFailed:
+        case .processFailed, .clockUnsteady:
             self.init(.failure, error.description)
         default:
             self.init(.noCredentials, error.description)
