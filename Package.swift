@@ -58,7 +58,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "latchkey", dependencies: ["LatchkeyCLI"]),
+        // Not exporting every public symbol of the linked-in modules (10,000
+        // of them) keeps the dynamic symbol table tiny: the runtime's dladdr()
+        // at start-up scans it, a measured part of every credential-process.
+        .executableTarget(
+            name: "latchkey", dependencies: ["LatchkeyCLI"],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])]),
 
         // A YKOATH applet in software, plugged into pcscd through vsmartcard's
         // vpcd driver: for tests and the demo, never shipped.

@@ -41,12 +41,6 @@ public struct PCSCError: Error, Equatable, Sendable, CustomStringConvertible {
     /// pcsc-lite's own text for the code (`pcsc_stringify_error`).
     public var libraryText: String { String(cString: pcsc_stringify_error(code)) }
 
-    /// The polkit rule that lets members of `group` use pcscd from SSH
-    /// sessions, cron and services.
-    public static func polkitRule(group: String) -> String {
-        "polkit.addRule(function(action, subject) { if ((action.id == \"org.debian.pcsc-lite.access_pcsc\" || action.id == \"org.debian.pcsc-lite.access_card\") && subject.isInGroup(\"\(group)\")) { return polkit.Result.YES; } });"
-    }
-
     public var description: String {
         let raw = "\(function): \(libraryText) (0x\(String(UInt32(truncatingIfNeeded: code), radix: 16, uppercase: true)))"
         switch kind {
@@ -61,7 +55,7 @@ public struct PCSCError: Error, Equatable, Sendable, CustomStringConvertible {
         case .sharingViolation:
             return "another program holds the key exclusively (often GnuPG's scdaemon: run `gpgconf --kill scdaemon`, or add `pcsc-shared` to ~/.gnupg/scdaemon.conf) [\(raw)]"
         case .securityViolation:
-            return "pcscd's polkit policy refused this session (usual over SSH, cron or a service): as root, put this rule in /etc/polkit-1/rules.d/60-latchkey-pcsc.rules and add yourself to the group: \(PCSCError.polkitRule(group: "latchkey")) [\(raw)]"
+            return "pcscd's polkit policy refused this session (usual over SSH, cron or a service): run `sudo latchkey setup` (it installs /etc/polkit-1/rules.d/50-latchkey-pcscd.rules for the group latchkey) and add yourself to that group [\(raw)]"
         case .unresponsiveCard, .unpoweredCard:
             return "the key does not answer: unplug it and plug it in again [\(raw)]"
         default:

@@ -19,10 +19,11 @@ import Musl
 /// `--refresh`, `--help`, a config error, no fresh session) falls through to
 /// the full command, which gives the same answer or the proper error.
 public enum CachedCredentialProcess {
-    /// Flags that do not change which session is wanted.
-    static let ignoredFlags: Set<String> = ["--yubikey", "--sealed", "--prompt", "--remember"]
+    /// Flags that do not change which session is wanted. (Arrays, not sets:
+    /// a Set's Hashable requirement costs a conformance scan at start-up.)
+    static let ignoredFlags = ["--yubikey", "--sealed", "--prompt", "--remember"]
     /// Options (with a value) that do not change which session is wanted.
-    static let ignoredOptions: Set<String> = ["--reader", "--oath-password-file", "--passphrase-file", "--mfa-code"]
+    static let ignoredOptions = ["--reader", "--oath-password-file", "--passphrase-file", "--mfa-code"]
 
     /// Prints the cached session and exits 0 when `arguments` (argv) ask
     /// `credential-process` for a profile whose session is fresh; returns
