@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "AWSConfig", dependencies: ["SystemSupport"]),
         .target(name: "AWSSigning", dependencies: [crypto]),
         .target(name: "STS", dependencies: ["AWSSigning", "AWSConfig", "HTTP"]),
-        .target(name: "SessionCache", dependencies: ["SystemSupport", "AWSSigning", crypto]),
+        .target(name: "SessionCache", dependencies: ["SystemSupport", "AWSSigning"]),
         .target(name: "CredentialFlow", dependencies: ["AWSConfig", "AWSSigning", "STS", "SessionCache", "SystemSupport"]),
         .target(name: "SealedStore", dependencies: ["SystemSupport", "OATH", crypto, cryptoExtras]),
         .target(
@@ -97,7 +97,10 @@ let package = Package(
         // formats, with scripted STS answers (no network).
         .testTarget(
             name: "CredentialFlowTests",
-            dependencies: ["CredentialFlow", "SessionCache", "AWSConfig", "AWSSigning", "STS", "SystemSupport", "LatchkeyCLI", "TestSupport"]),
+            dependencies: [
+                "CredentialFlow", "SessionCache", "AWSConfig", "AWSSigning", "STS", "SystemSupport", "LatchkeyCLI", "TestSupport",
+                crypto,
+            ]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"], exclude: ["Fixtures"]),
         // The real stack: pcscd + vpcd + the virtual key, driven by latchkey and by ykman.
         .testTarget(name: "VirtualKeyTests", dependencies: ["VirtualKey", "YKOATH", "SmartCard", "OATH", "latchkey", "latchkey-virtual-key", "TestSupport"]),

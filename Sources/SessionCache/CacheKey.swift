@@ -1,5 +1,4 @@
 import AWSSigning
-import Crypto
 
 /// What a cached session answers for: every input that changes STS's answer
 /// (whose keys, which MFA device, which role, how long, which endpoint…),
@@ -27,12 +26,7 @@ public struct CacheKey: Sendable, Equatable, Hashable, CustomStringConvertible {
     /// A file name: a short kind prefix and the SHA-256 of ``canonicalText``
     /// (the parts are not secret, but hashing keeps names short and safe).
     public var fileName: String {
-        // The hasher over a raw buffer, not `SHA256.hash(data:)`: its
-        // DataProtocol generics cost a protocol-conformance scan at run time,
-        // a measurable part of the warm credential-process start.
-        var hasher = SHA256()
-        Array(canonicalText.utf8).withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        return kind + "-" + hasher.finalize().withUnsafeBytes { lowercaseHex($0) }
+        kind + "-" + lowercaseHex(SHA256Digest.hash(Array(canonicalText.utf8)))
     }
 
     public var description: String { "\(kind)(\(canonicalText.split(separator: "\n").dropFirst().joined(separator: ", ")))" }

@@ -1,5 +1,4 @@
 import AWSSigning
-import Crypto
 import SystemSupport
 
 /// The TOTP time steps latchkey has already sent to AWS, per MFA device,
@@ -103,6 +102,6 @@ public struct SpentCodes: Sendable {
     }
 
     static func hash(_ text: String) -> String {
-        lowercaseHex(SHA256.hash(data: Array(text.utf8)).prefix(12))
+        lowercaseHex(SHA256Digest.hash(Array(text.utf8)).prefix(12))
     }
 }

@@ -24,6 +24,27 @@ public struct Environment: Sendable {
         return Environment(result)
     }
 
+    /// Only the variables whose names begin with one of `prefixes` (an entry
+    /// such as `HOME=` names one variable exactly), for start-up paths that
+    /// need a few: the rest are never turned into Swift strings.
+    public static func process(keepingPrefixes prefixes: [String]) -> Environment {
+        let rawPrefixes = prefixes.map { Array($0.utf8) }
+        var result: [String: String] = [:]
+        var cursor = environ
+        while let entry = cursor.pointee {
+            cursor += 1
+            let keep = rawPrefixes.contains { prefix in
+                prefix.indices.allSatisfy { UInt8(bitPattern: entry[$0]) == prefix[$0] }
+            }
+            guard keep else { continue }
+            let pair = String(cString: entry)
+            if let eq = pair.firstIndex(of: "=") {
+                result[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+            }
+        }
+        return Environment(result)
+    }
+
     public subscript(name: String) -> String? {
         get { variables[name] }
         set { variables[name] = newValue }

@@ -32,7 +32,8 @@ public enum CachedCredentialProcess {
         guard arguments.count >= 2, arguments[1] == "credential-process",
             let request = parse(arguments.dropFirst(2))
         else { return }
-        let environment = Environment.process
+        // What the plan can depend on: AWS_*, XDG_*, HOME, USER, LOGNAME.
+        let environment = Environment.process(keepingPrefixes: ["AWS_", "XDG_", "HOME=", "USER=", "LOGNAME="])
         guard let config = try? SharedConfig.load(environment: environment),
             let location = VaultLocation.standard(in: environment),
             let cache = SessionCache.standard(in: environment)
