@@ -92,7 +92,8 @@ let package = Package(
         // with signature checking on.
         // Also against latchkey's own MFA-checking STS server (TestSupport's Fixtures/).
         .testTarget(
-            name: "AWSIntegrationTests", dependencies: ["STS", "HTTP", "AWSSigning", "AWSConfig", "OATH", "TestSupport"]),
+            name: "AWSIntegrationTests",
+            dependencies: ["STS", "HTTP", "AWSSigning", "AWSConfig", "OATH", "TestSupport", "latchkey"]),
         // Planning, the session cache, the spent-code ledger and the output
         // formats, with scripted STS answers (no network).
         .testTarget(

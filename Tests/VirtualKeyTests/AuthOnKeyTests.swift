@@ -56,6 +56,10 @@ struct AuthOnKeyTests {
             #expect(session.instructions() == ["SELECT", "CALCULATE"], "one code costs two APDUs: \(session.instructions())")
             var stats = try server.stats()
             #expect(stats.mfaAccepted == 1 && stats.mfaRejected == 0, "\(stats)")
+            // GetCallerIdentity with the result (the cached session).
+            let whoami = try await LatchkeyOnKeyTests.latchkey(home: session.home, ["whoami", "--profile", "dev"], environment: environment)
+            #expect(whoami.status == 0 && whoami.stdout.contains("\"Arn\":\"arn:aws:iam::123456789012:user/alice\""), "\(whoami)")
+            #expect(session.instructions() == ["SELECT", "CALCULATE"], "whoami must not touch the key again")
 
             // A cold cache and 16 callers at once (Terraform, parallel aws calls).
             let logout = try await LatchkeyOnKeyTests.latchkey(home: session.home, ["logout", "--all"])
