@@ -1,0 +1,70 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Writing the credentials file where the disk is full or read-only: one
+/// error line, a non-zero exit, the old file byte for byte, no temporary
+/// file left behind. Each case runs in a private mount namespace
+/// (`unshare -m`) with a small tmpfs over `~/.aws`, so nothing outside the
+/// test is touched.
+@Suite(
+    "--write-profile on a full or read-only disk", .serialized,
+    .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") && getuid() == 0, "needs root and unshare(1)"))
+struct FullDiskTests {
+    /// Mounts a tmpfs of `size` over ~/.aws holding copies of the two files,
+    /// runs `prepare` (shell) and then `latchkey auth --write-profile`, and
+    /// reports the status, stderr, whether the file is unchanged, and the
+    /// directory listing.
+    func run(_ world: AuthWorld, size: String, prepare: String) throws -> (status: Int32, stderr: String, unchanged: Bool, listing: [String]) {
+        let saved = world.home.root + "/io/saved"
+        try FileManager.default.createDirectory(atPath: saved, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: world.credentialsPath, toPath: saved + "/credentials")
+        try FileManager.default.copyItem(atPath: world.configPath, toPath: saved + "/config")
+        let script = """
+            set -e
+            mount -t tmpfs -o size=\(size),mode=0700 tmpfs "$AWSDIR"
+            cp "$SAVED/credentials" "$SAVED/config" "$AWSDIR/"
+            \(prepare)
+            set +e
+            "$LATCHKEY" auth --profile admin --write-profile admin-session 2> "$SAVED/stderr"
+            echo "status=$?"
+            cmp -s "$SAVED/credentials" "$AWSDIR/credentials" && echo unchanged
+            ls -A "$AWSDIR" | sed 's/^/file=/'
+            """
+        let result = try world.runTool(
+            "/usr/bin/unshare", ["-m", "--propagation", "private", "/bin/sh", "-c", script],
+            environment: ["AWSDIR": world.awsDirectory, "SAVED": saved, "LATCHKEY": latchkeyBinary])
+        #expect(result.stderr.isEmpty, "the harness failed: \(result)")
+        let lines = result.lines
+        let status = lines.first { $0.hasPrefix("status=") }.flatMap { Int32($0.dropFirst(7)) } ?? -1
+        let stderr = (try? String(contentsOfFile: saved + "/stderr", encoding: .utf8)) ?? ""
+        return (status, stderr, lines.contains("unchanged"), lines.filter { $0.hasPrefix("file=") }.map { String($0.dropFirst(5)) })
+    }
+
+    func expectOneLine(_ stderr: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let lines = stderr.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count == 2 && lines[0].hasPrefix("latchkey: ") && lines[1].isEmpty, "\(stderr)", sourceLocation: sourceLocation)
+    }
+
+    @Test("A full disk: exit 1, one line naming the file, the old credentials intact, no temporary file")
+    func diskFull() throws {
+        let world = try AuthWorld()
+        let outcome = try run(world, size: "64k", prepare: "dd if=/dev/zero of=\"$AWSDIR/filler\" bs=4k count=64 2>/dev/null || true")
+        #expect(outcome.status == 1, "\(outcome)")
+        expectOneLine(outcome.stderr)
+        #expect(outcome.stderr.contains("No space left on device"), "\(outcome.stderr)")
+        #expect(outcome.unchanged)
+        #expect(outcome.listing.sorted() == ["config", "credentials", "filler"], "\(outcome.listing)")
+    }
+
+    @Test("A read-only ~/.aws: exit 1, one line, the old credentials intact")
+    func readOnly() throws {
+        let world = try AuthWorld()
+        let outcome = try run(world, size: "1m", prepare: "mount -o remount,ro \"$AWSDIR\"")
+        #expect(outcome.status == 1, "\(outcome)")
+        expectOneLine(outcome.stderr)
+        #expect(outcome.stderr.contains("Read-only file system"), "\(outcome.stderr)")
+        #expect(outcome.unchanged)
+        #expect(outcome.listing.sorted() == ["config", "credentials"], "\(outcome.listing)")
+    }
+}
