@@ -46,25 +46,33 @@ struct FullDiskTests {
         #expect(lines.count == 2 && lines[0].hasPrefix("latchkey: ") && lines[1].isEmpty, "\(stderr)", sourceLocation: sourceLocation)
     }
 
-    @Test("A full disk: exit 1, one line naming the file, the old credentials intact, no temporary file")
-    func diskFull() throws {
-        let world = try AuthWorld()
-        let outcome = try run(world, size: "64k", prepare: "dd if=/dev/zero of=\"$AWSDIR/filler\" bs=4k count=64 2>/dev/null || true")
-        #expect(outcome.status == 1, "\(outcome)")
-        expectOneLine(outcome.stderr)
-        #expect(outcome.stderr.contains("No space left on device"), "\(outcome.stderr)")
-        #expect(outcome.unchanged)
-        #expect(outcome.listing.sorted() == ["config", "credentials", "filler"], "\(outcome.listing)")
+    struct Case: Sendable, CustomTestStringConvertible {
+        var name: String
+        var size: String
+        var prepare: String
+        var message: String
+        var files: [String]
+        var testDescription: String { name }
     }
 
-    @Test("A read-only ~/.aws: exit 1, one line, the old credentials intact")
-    func readOnly() throws {
+    static let cases = [
+        Case(
+            name: "a full disk (64 KiB tmpfs)", size: "64k",
+            prepare: "dd if=/dev/zero of=\"$AWSDIR/filler\" bs=4k count=64 2>/dev/null || true",
+            message: "No space left on device", files: ["config", "credentials", "filler"]),
+        Case(
+            name: "a read-only ~/.aws", size: "1m", prepare: "mount -o remount,ro \"$AWSDIR\"",
+            message: "Read-only file system", files: ["config", "credentials"]),
+    ]
+
+    @Test("Exit 1, one line with the system's reason, the old credentials intact, no temporary file", arguments: cases)
+    func refusedWrite(_ situation: Case) throws {
         let world = try AuthWorld()
-        let outcome = try run(world, size: "1m", prepare: "mount -o remount,ro \"$AWSDIR\"")
+        let outcome = try run(world, size: situation.size, prepare: situation.prepare)
         #expect(outcome.status == 1, "\(outcome)")
         expectOneLine(outcome.stderr)
-        #expect(outcome.stderr.contains("Read-only file system"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains(situation.message), "\(outcome.stderr)")
         #expect(outcome.unchanged)
-        #expect(outcome.listing.sorted() == ["config", "credentials"], "\(outcome.listing)")
+        #expect(outcome.listing.sorted() == situation.files, "\(outcome.listing)")
     }
 }
