@@ -87,6 +87,16 @@ public struct ProfileResolver {
             return .assumeRole(source: source, role: role, mfa: mfa)
         }
 
+        // A profile that only says `credential_process = latchkey
+        // credential-process --profile X` (what the SDKs read) means X.
+        if mfa == nil, longTermKeys(profile, allowEnvironment: false) == nil,
+            let command = profile.nonEmpty("credential_process"),
+            case .credentialProcess(let target) = Self.latchkeyInvocation(command)
+        {
+            let targetName = target ?? "default"
+            guard let targetProfile = config.profile(named: targetName) else { throw .profileNotFound(targetName) }
+            return try step(for: targetProfile, visited: visited, isTop: isTop)
+        }
         guard let keys = longTermKeys(profile, allowEnvironment: isTop) else { throw .noLongTermKeys(name) }
         let configured = try intValue(profile, "duration_seconds")
         let duration = durationSeconds ?? configured ?? Self.defaultSessionDuration

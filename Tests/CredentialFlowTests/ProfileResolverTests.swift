@@ -475,4 +475,26 @@ struct ProfileResolverTests {
                 environment: ["AWS_ENDPOINT_URL_STS": "ftp://x"])
         }
     }
+
+    @Test("A profile that only runs `latchkey credential-process --profile X` is planned as X; a loop is a cycle")
+    func credentialProcessProfileIsItsTarget() throws {
+        let config = teamConfig + """
+
+            [profile consumer]
+            credential_process = latchkey credential-process --profile admin
+
+            [profile loop]
+            credential_process = /usr/local/bin/latchkey credential-process --profile=loop
+            """
+        let consumer = try resolvePlan("consumer", config: config, credentials: devCredentials)
+        let admin = try resolvePlan("admin", config: config, credentials: devCredentials)
+        #expect(consumer.step == admin.step)
+        #expect(consumer.cacheKey == admin.cacheKey)
+        do {
+            _ = try resolvePlan("loop", config: config, credentials: devCredentials)
+            Issue.record("a profile naming itself was planned")
+        } catch {
+            #expect("\(error)".contains("loops"), "\(error)")
+        }
+    }
 }
