@@ -4,21 +4,33 @@ import SmartCard
 /// A pcsc-lite context: the connection to pcscd.
 ///
 /// The corresponding C functions are `SCardEstablishContext` and
-/// `SCardReleaseContext` (in `deinit`).
+/// `SCardReleaseContext` (in `deinit`, unless a call overran its limit).
 public final class PCSCContext {
     private var handle: SCARDCONTEXT = 0
+    /// Shared with the cards connected through this context.
+    let limit: CallLimit
+
+    /// How long latchkey waits for one `SCardConnect`, `SCardBeginTransaction`
+    /// or `SCardTransmit` (see ``CallLimit``). The longest wait a working key
+    /// makes is a touch-required CALCULATE: a YubiKey waits about 15 s for the
+    /// touch (20 s has been reported) before it answers 6982.
+    public static let defaultCallLimitSeconds = 25
 
     private static let scopeSystem: DWORD = 2
 
-    public init() throws(PCSCError) {
+    public init(callLimitSeconds: Int = PCSCContext.defaultCallLimitSeconds) throws(PCSCError) {
+        limit = CallLimit(seconds: callLimitSeconds)
         try check(SCardEstablishContext(PCSCContext.scopeSystem, nil, nil, &handle), "SCardEstablishContext")
     }
 
-    deinit { _ = SCardReleaseContext(handle) }
+    deinit {
+        if !limit.hasOverrun { _ = SCardReleaseContext(handle) }
+    }
 
     /// The names of the readers pcscd knows, empty when there are none.
     /// The corresponding C function is `SCardListReaders`.
     public func readers() throws(PCSCError) -> [String] {
+        try limit.ensureUsable()
         var length: DWORD = 0
         var result = SCardListReaders(handle, nil, nil, &length)
         if PCSCError(code: result, function: "").kind == .noReaders { return [] }
@@ -44,14 +56,19 @@ public final class PCSCContext {
     }
 
     /// Connects to the card in `reader`, shared with other programs, T=1 or T=0.
-    /// The corresponding C function is `SCardConnect`.
+    /// The corresponding C function is `SCardConnect`; pcscd makes it wait
+    /// while another program's transaction holds the card.
     public func connect(_ reader: String) throws(PCSCError) -> PCSCCard {
-        var card: SCARDHANDLE = 0
-        var active: DWORD = 0
-        let shareShared: DWORD = 2
-        let protocols: DWORD = 1 | 2  // SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1
-        try check(SCardConnect(handle, reader, shareShared, protocols, &card, &active), "SCardConnect")
-        return PCSCCard(handle: card, activeProtocol: active, reader: reader)
+        let context = handle
+        let (card, active) = try limit.run("SCardConnect") { () -> (result: Int, value: (SCARDHANDLE, DWORD)) in
+            var card: SCARDHANDLE = 0
+            var active: DWORD = 0
+            let shareShared: DWORD = 2
+            let protocols: DWORD = 1 | 2  // SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1
+            let result = SCardConnect(context, reader, shareShared, protocols, &card, &active)
+            return (result, (card, active))
+        }
+        return PCSCCard(handle: card, activeProtocol: active, reader: reader, context: self)
     }
 }
 
@@ -65,39 +82,52 @@ public final class PCSCCard: SmartCardConnection {
     /// Reset the card when disconnecting, so an OATH session this program
     /// authenticated is not left open for the next program.
     public var resetOnDisconnect = false
+    /// pcsc-lite invalidates a card's handle when its context is released,
+    /// so the card keeps its context alive.
+    private let context: PCSCContext
 
-    init(handle: SCARDHANDLE, activeProtocol: DWORD, reader: String) {
+    init(handle: SCARDHANDLE, activeProtocol: DWORD, reader: String, context: PCSCContext) {
         self.handle = handle
         self.activeProtocol = activeProtocol
         self.reader = reader
+        self.context = context
     }
 
     deinit {
         let leaveCard: DWORD = 0, resetCard: DWORD = 1
-        _ = SCardDisconnect(handle, resetOnDisconnect ? resetCard : leaveCard)
+        if !context.limit.hasOverrun { _ = SCardDisconnect(handle, resetOnDisconnect ? resetCard : leaveCard) }
     }
 
     /// The largest response pcsc-lite can return (extended APDUs).
     private static let receiveLimit = 65_548
 
-    /// The corresponding C function is `SCardTransmit`.
+    /// The corresponding C function is `SCardTransmit`. Throws a timeout
+    /// (``PCSCError/abandonedAfter``) when the card does not answer within
+    /// the context's call limit.
     public func transmit(_ command: [UInt8]) throws -> [UInt8] {
-        var response = [UInt8](repeating: 0, count: PCSCCard.receiveLimit)
-        var length = DWORD(response.count)
-        let pci = activeProtocol == 1 ? latchkey_pci_t0() : latchkey_pci_t1()
-        let result = command.withUnsafeBufferPointer { send in
-            response.withUnsafeMutableBufferPointer { receive in
-                SCardTransmit(handle, pci, send.baseAddress, DWORD(send.count), nil, receive.baseAddress, &length)
+        let (handle, isT0) = (handle, activeProtocol == 1)
+        return try context.limit.run("SCardTransmit") { () -> (result: Int, value: [UInt8]) in
+            var response = [UInt8](repeating: 0, count: PCSCCard.receiveLimit)
+            var length = DWORD(response.count)
+            let pci = isT0 ? latchkey_pci_t0() : latchkey_pci_t1()
+            let result = command.withUnsafeBufferPointer { send in
+                response.withUnsafeMutableBufferPointer { receive in
+                    SCardTransmit(handle, pci, send.baseAddress, DWORD(send.count), nil, receive.baseAddress, &length)
+                }
             }
+            return (result, Array(response.prefix(Int(min(length, DWORD(response.count))))))
         }
-        try check(result, "SCardTransmit")
-        return Array(response.prefix(Int(min(length, DWORD(response.count)))))
     }
 
     /// Runs `body` inside `SCardBeginTransaction` / `SCardEndTransaction`.
+    /// pcsc-lite's `SCardBeginTransaction` retries while another program's
+    /// transaction holds the card, hence the call limit.
     public func withTransaction<T>(_ body: () throws -> T) throws -> T {
-        try check(SCardBeginTransaction(handle), "SCardBeginTransaction")
-        defer { _ = SCardEndTransaction(handle, 0) }
+        let handle = handle
+        try context.limit.run("SCardBeginTransaction") { (SCardBeginTransaction(handle), ()) }
+        defer {
+            if !context.limit.hasOverrun { _ = SCardEndTransaction(handle, 0) }
+        }
         return try body()
     }
 }

@@ -13,11 +13,19 @@ public struct PCSCError: Error, Equatable, Sendable, CustomStringConvertible {
     public var code: Int
     /// The C function that returned it, e.g. `SCardTransmit`.
     public var function: String
+    /// Set when latchkey stopped waiting for the call (see `CallLimit`): the
+    /// seconds it waited. pcsc-lite had not returned; `code` is then
+    /// `SCARD_E_TIMEOUT`.
+    public var abandonedAfter: Int?
 
-    public init(code: Int, function: String) {
+    public init(code: Int, function: String, abandonedAfter: Int? = nil) {
         self.code = code
         self.function = function
+        self.abandonedAfter = abandonedAfter
     }
+
+    /// `SCARD_E_TIMEOUT`.
+    static let timeoutCode = 0x8010_000A
 
     public var kind: Kind {
         switch UInt32(truncatingIfNeeded: code) {
@@ -42,6 +50,12 @@ public struct PCSCError: Error, Equatable, Sendable, CustomStringConvertible {
     public var libraryText: String { String(cString: pcsc_stringify_error(code)) }
 
     public var description: String {
+        if let seconds = abandonedAfter {
+            let raw = "latchkey stopped waiting for \(function) after \(seconds) s"
+            return function == "SCardTransmit"
+                ? "the key stopped answering (no answer to a command): unplug it and plug it in again [\(raw)]"
+                : "the key could not be used: another program holds it, or it stopped answering; try again, or unplug it and plug it in again [\(raw)]"
+        }
         let raw = "\(function): \(libraryText) (0x\(String(UInt32(truncatingIfNeeded: code), radix: 16, uppercase: true)))"
         switch kind {
         case .noService:

@@ -11,6 +11,9 @@ public struct StatusWord: RawRepresentable, Hashable, Sendable, CustomStringConv
     /// `61xx`: more response data; fetch it with the applet's SEND REMAINING.
     public var isMoreDataAvailable: Bool { sw1 == 0x61 }
 
+    /// Whether SW1 is one ISO 7816-4 (§5.1.3) defines: 61–6F or 90–9F.
+    public var isWellFormed: Bool { (0x61...0x6F).contains(sw1) || (0x90...0x9F).contains(sw1) }
+
     public static let securityStatusNotSatisfied = StatusWord(rawValue: 0x6982)
     public static let noSuchObject = StatusWord(rawValue: 0x6984)
     public static let wrongData = StatusWord(rawValue: 0x6A80)
@@ -139,11 +142,13 @@ public struct ResponseAPDU: Equatable, Sendable {
         self.status = status
     }
 
-    /// Splits raw response bytes; fewer than two bytes is not a response.
+    /// Splits raw response bytes. Fewer than two bytes is not a response, nor
+    /// are two last bytes that are not a status word.
     public init?(parsing bytes: [UInt8]) {
         guard bytes.count >= 2 else { return nil }
-        data = Array(bytes.dropLast(2))
         status = StatusWord(sw1: bytes[bytes.count - 2], sw2: bytes[bytes.count - 1])
+        guard status.isWellFormed else { return nil }
+        data = Array(bytes.dropLast(2))
     }
 
     public func serialize() -> [UInt8] { data + [status.sw1, status.sw2] }

@@ -7,7 +7,8 @@ public protocol SmartCardConnection: AnyObject {
 
 /// Errors every transport can report in the same words.
 public enum SmartCardError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// The card answered with fewer than two bytes.
+    /// The card answered with fewer than two bytes, or its last two are no
+    /// status word (see `ResponseAPDU.init(parsing:)`).
     case malformedResponse
     /// More `61xx` continuations than any real applet sends.
     case tooManyContinuations

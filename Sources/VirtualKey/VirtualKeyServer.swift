@@ -29,17 +29,19 @@ public final class VirtualKeyServer {
     private let shutdown: ShutdownSignal
     private let log: InstructionLog?
     private let reconnect: Bool
+    private let misbehaviour: Misbehaviour?
     private let report: (String) -> Void
 
     public init(
         applet: OATHApplet, endpoint: Endpoint, shutdown: ShutdownSignal, log: InstructionLog?,
-        reconnect: Bool = true, report: @escaping (String) -> Void
+        reconnect: Bool = true, misbehaviour: Misbehaviour? = nil, report: @escaping (String) -> Void
     ) {
         self.applet = applet
         self.endpoint = endpoint
         self.shutdown = shutdown
         self.log = log
         self.reconnect = reconnect
+        self.misbehaviour = misbehaviour
         self.report = report
     }
 
@@ -65,6 +67,7 @@ public final class VirtualKeyServer {
             report("connected to vpcd at \(endpoint)")
             let ended = try serve(socket)
             applet.resetCard()
+            misbehaviour?.resetCard()
             if ended == .shutdown || !reconnect { break }
             report("vpcd closed the connection; connecting again")
             if !shutdown.sleep(0.25) { break }
@@ -72,6 +75,13 @@ public final class VirtualKeyServer {
     }
 
     private enum End { case closed, shutdown }
+
+    /// The applet's answer, bent by the misbehaviour if there is one; `nil`
+    /// for no answer at all.
+    private func answer(_ command: [UInt8]) -> [UInt8]? {
+        guard let misbehaviour else { return applet.process(command) }
+        return misbehaviour.respond(to: command) { applet.process(command) }
+    }
 
     private func serve(_ socket: VPCDSocket) throws -> End {
         while true {
@@ -85,12 +95,18 @@ public final class VirtualKeyServer {
             switch VPCDMessage(payload: payload) {
             case .powerOff, .powerOn, .reset:
                 applet.resetCard()
+                misbehaviour?.resetCard()
             case .getATR:
                 try socket.send(VPCDMessage.yubiKey5ATR)
             case .unknownControl(let byte):
                 report("ignoring unknown vpcd control message \(Hex.encode([byte]))")
             case .apdu(let command):
-                let response = applet.process(command)
+                // Silence: vpcd (and pcscd's reader with it) now waits for
+                // an answer until this connection closes.
+                guard let response = answer(command) else {
+                    log?.record(command: command, response: [])
+                    continue
+                }
                 log?.record(command: command, response: response)
                 if shutdown.isRequested { return .shutdown }
                 do {

@@ -136,11 +136,15 @@ public final class OATHSession {
         isValidated = true
     }
 
-    /// LIST: every credential's id, type and algorithm.
+    /// LIST: every credential's id, type and algorithm. Any item but a
+    /// `72` entry with its type byte is an error, not something to skip: a
+    /// key that answers otherwise must not look like a key without accounts.
     public func list() throws -> [OATHListedCredential] {
         let data = try run(.list, name: "LIST")
-        return try parse(data, during: "LIST").compactMap { item in
-            guard item.tag == OATHTag.nameListEntry, let typeByte = item.value.first else { return nil }
+        return try parse(data, during: "LIST").map { item in
+            guard item.tag == OATHTag.nameListEntry, let typeByte = item.value.first else {
+                throw OATHSessionError.malformedResponse("LIST: an item that is not a name-list entry (tag \(hexByte(item.tag)))")
+            }
             return OATHListedCredential(
                 idBytes: Array(item.value.dropFirst()), kind: typeByte & 0xF0,
                 algorithm: OATHAlgorithm(ykoathCode: typeByte & 0x0F))
@@ -292,6 +296,11 @@ public final class OATHSession {
 
     private func parse(_ data: [UInt8], during name: String) throws(OATHSessionError) -> [TLV] {
         do { return try TLV.parseAll(data) } catch { throw .malformedResponse("\(name): \(error)") }
+    }
+
+    private func hexByte(_ byte: UInt8) -> String {
+        let digits = String(byte, radix: 16, uppercase: true)
+        return byte < 0x10 ? "0" + digits : digits
     }
 
     private func hmacSHA1(_ key: [UInt8], _ message: [UInt8]) -> [UInt8] {

@@ -37,6 +37,15 @@ public enum KeyAccessError: Error, Equatable, Sendable, CustomStringConvertible 
         case .smartCard(let error): "\(error)"
         }
     }
+
+    /// The reader is empty, or its card has no OATH applet: nothing wrong.
+    var meansNoKeyHere: Bool {
+        switch self {
+        case .pcsc(let error): error.kind == .noSmartcard
+        case .session(let error): error == .noOATHApplet
+        default: false
+        }
+    }
 }
 
 /// Finds the key to talk to.
@@ -50,20 +59,27 @@ public enum KeyFinder {
     public static func find(filter: String?, context: PCSCContext) throws(KeyAccessError) -> FoundKey {
         let readers = try candidateReaders(filter: filter, context: context)
         var found: [FoundKey] = []
-        var lastError: KeyAccessError?
+        var failures: [KeyAccessError] = []
         for reader in readers {
             do {
                 found.append(try open(reader, context: context))
             } catch {
-                lastError = error
+                // A call that overran its time limit leaves the context
+                // unable to make any other: the next readers cannot be tried.
+                if case .pcsc(let failure) = error, failure.abandonedAfter != nil { throw error }
+                failures.append(error)
             }
         }
         switch found.count {
         case 1: return found[0]
         case 0:
-            // One reader that failed for a reason worth showing (pcscd,
-            // polkit, sharing) says more than "no OATH key".
-            if readers.count == 1, let lastError, case .pcsc = lastError { throw lastError }
+            // The one reader's failure, or the one failure that is not just
+            // an empty reader or a card without the applet (pcscd, polkit,
+            // sharing, a key that answered nonsense), says more than "no
+            // OATH key".
+            if readers.count == 1, let only = failures.first, only != .session(.noOATHApplet) { throw only }
+            let telling = failures.filter { !$0.meansNoKeyHere }
+            if telling.count == 1 { throw telling[0] }
             throw .noOATHKey(readers: readers)
         default: throw .severalKeys(found.map(\.reader))
         }
