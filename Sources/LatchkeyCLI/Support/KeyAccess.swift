@@ -103,7 +103,7 @@ enum RememberedKeys {
 
     static func contains(_ deviceID: String, at location: VaultLocation) -> Bool {
         guard let bytes = try? PrivateFiles.read(path(location), limit: 1 << 20) else { return false }
-        return String(decoding: bytes ?? [], as: UTF8.self).split(separator: "\n").contains { $0 == deviceID }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").contains { $0 == deviceID }
     }
 
     /// Seals `accessKey` in the vault under `deviceID` and lists the device
