@@ -7,7 +7,7 @@ import STS
 struct MFA: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mfa",
-        abstract: "List and enroll the IAM user's virtual MFA devices.",
+        abstract: "List, enroll and resync the IAM user's virtual MFA devices.",
         discussion: """
             These calls use the profile's long-term keys (no MFA session is needed: the
             `latchkey policy require-mfa` policy leaves them callable without MFA).
@@ -16,8 +16,9 @@ struct MFA: ParsableCommand {
               latchkey mfa list --profile dev
               latchkey mfa enroll --profile dev --yubikey --touch
               latchkey mfa enroll --profile dev --sealed
+              latchkey mfa resync --profile dev --yubikey
             """,
-        subcommands: [MFAList.self, MFAEnroll.self])
+        subcommands: [MFAList.self, MFAEnroll.self, MFAResync.self])
 }
 
 /// The profile's long-term keys and the IAM and STS clients they sign for.

@@ -77,7 +77,7 @@ NAMESPACES = {
 VERSIONS = {"sts": STS_VERSION, "iam": IAM_VERSION}
 ACTIONS = {
     "sts": ("GetSessionToken", "AssumeRole", "GetCallerIdentity"),
-    "iam": ("ListMFADevices",),
+    "iam": ("ListMFADevices", "ResyncMFADevice"),
 }
 SKEW_SECONDS = 15 * 60
 AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -480,11 +480,32 @@ def list_mfa_devices(state, caller, params):
     return "<IsTruncated>false</IsTruncated><MFADevices>%s</MFADevices>" % members
 
 
+def resync_mfa_device(state, caller, params):
+    """Accepts two codes of consecutive steps within ten steps of now, as
+    AWS's resync does for a drifted device; neither code is spent."""
+    name = params.get("UserName", "")
+    user = next((user for user in state.users if user.name == name), None)
+    if user is None:
+        raise APIError(404, "NoSuchEntity", "The user with name %s cannot be found." % name)
+    serial = params.get("SerialNumber", "")
+    device = next((device for device in user.devices if device.serial == serial), None)
+    if device is None:
+        raise APIError(404, "NoSuchEntity", "MFA Device with serial number %s does not exist." % serial)
+    first, second = params.get("AuthenticationCode1", ""), params.get("AuthenticationCode2", "")
+    step = int(state.now() // device.period)
+    for candidate in range(step - 10, step + 11):
+        if (hmac.compare_digest(totp(device.seed, candidate, device.digits), first)
+                and hmac.compare_digest(totp(device.seed, candidate + 1, device.digits), second)):
+            return ""
+    raise APIError(403, "InvalidAuthenticationCode", "Authentication code for device is not valid.")
+
+
 HANDLERS = {
     "GetSessionToken": get_session_token,
     "AssumeRole": assume_role,
     "GetCallerIdentity": get_caller_identity,
     "ListMFADevices": list_mfa_devices,
+    "ResyncMFADevice": resync_mfa_device,
 }
 
 
