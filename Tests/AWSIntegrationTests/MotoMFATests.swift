@@ -45,9 +45,10 @@ struct MotoMFATests {
         }
 
         func run(_ arguments: [String], stdin: String? = nil) throws -> ProcessResult {
+            // 120 s: an auth right after enroll waits up to 60 s for a step enroll did not spend.
             try runProgram(
                 latchkey, arguments, environment: environment, inheritEnvironment: false, stdin: stdin.map { Array($0.utf8) },
-                newSession: true, timeout: 60)
+                newSession: true, timeout: 120)
         }
 
         func list() throws -> [[String: String]] {

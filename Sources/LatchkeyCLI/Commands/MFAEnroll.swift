@@ -81,7 +81,7 @@ struct MFAEnroll: ParsableCommand {
         do {
             var credential = try Self.credential(serial: serial, seed: device.base32Seed)
             defer { credential.secret.wipe() }
-            let (first, second) = try store(credential, context: context)
+            let (first, second) = try store(credential, codeTimes: try Self.reserveSteps(serial, keys: keys, context: context), context: context)
             stored = true
             try keys.call("EnableMFADevice") { (iam) throws(STSClientError) in
                 try iam.send(MFADeviceCodesRequest(.enable, userName: userName, serialNumber: serial, authenticationCode1: first, authenticationCode2: second))
@@ -106,10 +106,18 @@ struct MFAEnroll: ParsableCommand {
         return credential
     }
 
-    /// Puts the account on the key or in the vault and returns the codes for
-    /// the current step and the next.
-    private func store(_ credential: OATHCredential, context: CommandContext) throws -> (String, String) {
+    /// The times of the current step and the next, both entered in the
+    /// ledger of spent steps (AWS takes each code once), so an `auth` right
+    /// after this waits for a step EnableMFADevice did not use.
+    static func reserveSteps(_ serial: String, keys: ProfileKeys, context: CommandContext) throws -> [UInt64] {
+        let ledger = SpentCodes(cache: keys.supply.cache)
         let now = context.now()
+        return try (0..<2).map { _ in try ledger.reserveStep(serial: serial, now: now).codeTime }
+    }
+
+    /// Puts the account on the key or in the vault and returns its codes at
+    /// `codeTimes` (two consecutive steps).
+    private func store(_ credential: OATHCredential, codeTimes: [UInt64], context: CommandContext) throws -> (String, String) {
         let id = credential.id.description
         if source.isYubiKey {
             let access = KeyAccess(options: key, context: context, passphraseFile: passphrase.passphraseFile)
@@ -118,7 +126,7 @@ struct MFAEnroll: ParsableCommand {
                     throw CLIError(.alreadyExists, "account '\(id)' already exists on the key")
                 }
                 try session.put(credential, requireTouch: touch)
-                let codes = try [now, now + 30].map { time in
+                let codes = try codeTimes.map { time in
                     try KeyCode.calculate { try session.code(forExactID: id, at: time) }
                 }
                 return (codes[0], codes[1])
@@ -132,7 +140,7 @@ struct MFAEnroll: ParsableCommand {
             }
             try contents.upsert(SealedAccounts.entry(for: credential))
         }
-        return (credential.code(at: now), credential.code(at: now + 30))
+        return (credential.code(at: codeTimes[0]), credential.code(at: codeTimes[1]))
     }
 
     /// Undoes what was done after CreateVirtualMFADevice; says what could
