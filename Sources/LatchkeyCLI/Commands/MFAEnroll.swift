@@ -21,19 +21,20 @@ struct MFAEnroll: ParsableCommand {
         commandName: "enroll",
         abstract: "Create a virtual MFA device, keep its seed on the YubiKey or in the vault, and enable it.",
         discussion: """
-            Steps: GetCallerIdentity (the user defaults to the caller), CreateVirtualMFADevice
-            (named after the user unless --device-name), the seed onto the key (OATH account
-            named by the device ARN: TOTP, SHA1, 6 digits, 30 s; --touch makes each code need
-            a touch) or into the sealed vault, two consecutive codes (the current 30 s step and
-            the next: two CALCULATEs on the key, so no waiting), EnableMFADevice, and last
-            mfa_serial and latchkey_mfa in the profile's section of ~/.aws/config (every other
-            byte of the file is kept).
+            Steps: GetCallerIdentity (the user defaults to the caller),
+            CreateVirtualMFADevice (named after the user unless --device-name), the seed
+            onto the key (OATH account named by the device ARN: TOTP, SHA1, 6 digits,
+            30-second steps; --touch makes each code need a touch) or into the sealed
+            vault, two consecutive codes (the current 30-second step and the next: two
+            CALCULATEs on the key, so no waiting), EnableMFADevice, and last mfa_serial
+            and latchkey_mfa in the profile's section of ~/.aws/config (every other byte
+            of the file is kept).
 
-            If any step after CreateVirtualMFADevice fails, the device is deactivated (when it
-            was enabled) and deleted, and the stored account removed: nothing is left behind.
-            The seed is never printed and never written anywhere but the key or the vault.
-            With the `latchkey policy self-manage-mfa` policy, the device must be named after
-            the user (the default).
+            If any step after CreateVirtualMFADevice fails, the device is deactivated
+            (when it was enabled) and deleted, and the stored account removed: nothing
+            is left behind. The seed is never printed and never written anywhere but the
+            key or the vault. With the `latchkey policy self-manage-mfa` policy, the
+            device must be named after the user (the default).
 
             Examples:
               latchkey mfa enroll --profile dev --yubikey --touch

@@ -15,11 +15,12 @@ struct MFAList: ParsableCommand {
         commandName: "list",
         abstract: "List the IAM user's MFA devices and whether latchkey can make their codes.",
         discussion: """
-            For each device (ListMFADevices for the user the profile's keys belong to), latchkey
-            looks for an account named by the device ARN (or the profile's latchkey_oath_account,
-            or the AWS console's `Amazon Web Services:USER@ACCOUNT`) in the sealed vault and on
-            the YubiKey. Each answer is yes, no, or unknown with the reason (no key plugged in,
-            pcscd not running, no vault passphrase…).
+            For each device (ListMFADevices for the user the profile's keys belong to),
+            latchkey looks for an account named by the device ARN (or the profile's
+            latchkey_oath_account, or the AWS console's `Amazon Web
+            Services:USER@ACCOUNT`) in the sealed vault and on the YubiKey. Each answer
+            is yes, no, or unknown with the reason (no key plugged in, pcscd not
+            running, no vault passphrase…).
 
             Examples:
               latchkey mfa list --profile dev

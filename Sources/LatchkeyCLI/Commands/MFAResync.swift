@@ -10,10 +10,10 @@ struct MFAResync: ParsableCommand {
         commandName: "resync",
         abstract: "Resynchronise an MFA device with AWS (ResyncMFADevice) using two consecutive codes.",
         discussion: """
-            The device is --serial, else the profile's mfa_serial; its account is the one
-            latchkey would use for auth (latchkey_oath_account, else the device ARN). The codes
-            are those for the current 30 s step and the next (two CALCULATEs on the key: no
-            waiting). The user defaults to the caller.
+            The device is --serial, else the profile's mfa_serial; its account is the
+            one latchkey would use for auth (latchkey_oath_account, else the device
+            ARN). The codes are those for the current 30 s step and the next (two
+            CALCULATEs on the key: no waiting). The user defaults to the caller.
 
             Examples:
               latchkey mfa resync --profile dev --yubikey

@@ -11,26 +11,28 @@ struct Policy: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print an IAM policy (JSON) that makes MFA required, or lets users manage their own MFA device.",
         discussion: """
-            require-mfa: an identity policy that denies every action unless the request was
-              signed with MFA credentials (aws:MultiFactorAuthPresent, BoolIfExists false),
-              except what a user needs to get an MFA session and to set up their own device:
-              sts:GetSessionToken, iam:GetUser, iam:ListMFADevices, iam:ListVirtualMFADevices,
-              iam:CreateVirtualMFADevice, iam:DeleteVirtualMFADevice, iam:EnableMFADevice,
-              iam:ResyncMFADevice. DeactivateMFADevice is not exempt: without MFA, keys cannot
-              remove a device (and an enabled device cannot be deleted before it is deactivated).
+            require-mfa: an identity policy that denies every action unless the request
+              was signed with MFA credentials (aws:MultiFactorAuthPresent, BoolIfExists
+              false), except what a user needs to get an MFA session and to set up their
+              own device: sts:GetSessionToken, iam:GetUser, iam:ListMFADevices,
+              iam:ListVirtualMFADevices, iam:CreateVirtualMFADevice,
+              iam:DeleteVirtualMFADevice, iam:EnableMFADevice, iam:ResyncMFADevice.
+              DeactivateMFADevice is not exempt: without MFA, keys cannot remove a
+              device (and an enabled device cannot be deleted before it is deactivated).
               --max-age S also denies MFA sessions older than S seconds
               (aws:MultiFactorAuthAge, NumericGreaterThan). --role R also exempts
-              sts:AssumeRole on that one role (a name, or an ARN), so `latchkey auth` can assume
-              it straight from the keys with a code; pair it with the role's assume-role-trust.
-            self-manage-mfa: an identity policy that lets users list, create, enable, resync,
-              deactivate and delete their own virtual MFA device, scoped to
+              sts:AssumeRole on that one role (a name, or an ARN), so `latchkey auth`
+              can assume it straight from the keys with a code; pair it with the role's
+              assume-role-trust.
+            self-manage-mfa: an identity policy that lets users list, create, enable,
+              resync, deactivate and delete their own virtual MFA device, scoped to
               arn:aws:iam::*:user/${aws:username} and arn:aws:iam::*:mfa/${aws:username}
-              (--account puts the account id in place of *). Devices must then be named after
-              the user (`latchkey mfa enroll` does so by default).
-            assume-role-trust: a role trust policy that lets the account's principals (or,
-              with --user, one IAM user) assume the role only with MFA
-              (aws:MultiFactorAuthPresent, Bool true); --max-age S denies MFA older than S
-              seconds. --account is required.
+              (--account puts the account id in place of *). Devices must then be named
+              after the user (`latchkey mfa enroll` does so by default).
+            assume-role-trust: a role trust policy that lets the account's principals
+              (or, with --user, one IAM user) assume the role only with MFA
+              (aws:MultiFactorAuthPresent, Bool true); --max-age S denies MFA older than
+              S seconds. --account is required.
 
             Durations for --max-age are seconds, or like 90m, 12h, 1h30m.
 
