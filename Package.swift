@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["CCurlShim"]),
         .target(name: "AWSConfig", dependencies: ["SystemSupport"]),
         .target(name: "AWSSigning", dependencies: [crypto]),
-        .target(name: "STS", dependencies: ["AWSSigning", "AWSConfig", "HTTP"]),
+        .target(name: "STS", dependencies: ["AWSSigning", "AWSConfig", "HTTP", "SystemSupport"]),
         .target(name: "SessionCache", dependencies: ["SystemSupport", "AWSSigning"]),
         .target(name: "CredentialFlow", dependencies: ["AWSConfig", "AWSSigning", "STS", "SessionCache", "SystemSupport"]),
         .target(name: "SealedStore", dependencies: ["SystemSupport", "OATH", crypto, cryptoExtras]),

@@ -43,30 +43,26 @@ public enum CredentialsFileEditor {
             self.key = key
             self.value = value
         }
+
+        /// `key = value`, without a line ending.
+        var line: [UInt8] { Array("\(key) = \(value)".utf8) }
     }
 
     /// `file` with section `[name]` holding exactly `properties`.
     public static func replacingSection(
         named name: String, with properties: [Property], in file: [UInt8]
     ) throws(EditError) -> [UInt8] {
-        guard ConfigFileParser.isValidName(name) else { throw .invalidProfileName }
-        for property in properties {
-            guard ConfigFileParser.isValidName(property.key) else { throw .invalidKey(property.key) }
-            guard isRepresentable(property.value) else { throw .valueNotRepresentable(key: property.key) }
-        }
+        try check(name, properties)
         let lines = Line.split(file)
-        let newline: [UInt8] = lines.first?.terminator(in: file) == [0x0D, 0x0A] ? [0x0D, 0x0A] : [0x0A]
+        let newline = newline(lines, in: file)
         var body: [UInt8] = []
         for property in properties {
-            body += Array("\(property.key) = \(property.value)".utf8) + newline
+            body += property.line + newline
         }
 
         let spans = sectionSpans(named: name, lines: lines, in: file)
         guard let first = spans.first else {
-            var result = file
-            if let last = result.last, last != 0x0A { result += newline }
-            if !result.isEmpty && !endsWithBlankLine(result) { result += newline }
-            return result + Array("[\(name)]".utf8) + newline + body
+            return appendingSection("[\(name)]", body: body, to: file, newline: newline)
         }
         var result: [UInt8] = Array(file[..<first.start])
         let header = lines[first.headerLine]
@@ -92,6 +88,29 @@ public enum CredentialsFileEditor {
             cursor = span.end
         }
         return result + file[cursor...]
+    }
+
+    // MARK: - Shared with ConfigFileEditor
+
+    static func check(_ name: String, _ properties: [Property]) throws(EditError) {
+        guard ConfigFileParser.isValidName(name) else { throw .invalidProfileName }
+        for property in properties {
+            guard ConfigFileParser.isValidName(property.key) else { throw .invalidKey(property.key) }
+            guard isRepresentable(property.value) else { throw .valueNotRepresentable(key: property.key) }
+        }
+    }
+
+    /// The file's line ending: that of its first line, LF for a new file.
+    static func newline(_ lines: [Line], in file: [UInt8]) -> [UInt8] {
+        lines.first?.terminator(in: file) == [0x0D, 0x0A] ? [0x0D, 0x0A] : [0x0A]
+    }
+
+    /// `file` with a new section at the end, after one blank line.
+    static func appendingSection(_ header: String, body: [UInt8], to file: [UInt8], newline: [UInt8]) -> [UInt8] {
+        var result = file
+        if let last = result.last, last != 0x0A { result += newline }
+        if !result.isEmpty && !endsWithBlankLine(result) { result += newline }
+        return result + Array(header.utf8) + newline + body
     }
 
     // MARK: - Lines and spans
@@ -132,11 +151,16 @@ public enum CredentialsFileEditor {
     /// The byte ranges of every `[name]` section: its header through its last
     /// property or continuation line (with that line's terminator).
     static func sectionSpans(named name: String, lines: [Line], in file: [UInt8]) -> [Span] {
+        sectionSpans(lines: lines, in: file) { $0 == name }
+    }
+
+    /// The byte ranges of every section whose bracket text `matches`.
+    static func sectionSpans(lines: [Line], in file: [UInt8], matching matches: (String?) -> Bool) -> [Span] {
         var spans: [Span] = []
         var index = 0
         while index < lines.count {
             let line = lines[index]
-            guard isHeader(line, in: file), headerName(line, in: file) == name else {
+            guard isHeader(line, in: file), matches(headerName(line, in: file)) else {
                 index += 1
                 continue
             }

@@ -163,7 +163,7 @@ public struct CredentialBroker {
 
     /// `arn:aws:iam::123456789012:user/division/alice` → `alice`; nil for
     /// root and for anything that is not an IAM user.
-    static func userName(fromARN arn: String) -> String? {
+    public static func userName(fromARN arn: String) -> String? {
         let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
         guard parts.count == 6, parts[2] == "iam", parts[5].hasPrefix("user/") else { return nil }
         return parts[5].split(separator: "/").last.map(String.init)

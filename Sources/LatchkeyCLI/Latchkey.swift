@@ -18,7 +18,7 @@ public struct Latchkey: ParsableCommand {
             \(ExitStatus.helpTable)
             """,
         subcommands: [
-            Auth.self, CredentialProcess.self, Exec.self, Whoami.self, Logout.self, Code.self, Accounts.self, Devices.self, Doctor.self, KeyCommand.self, Keys.self, Profiles.self, Setup.self, VaultCommand.self]
+            Auth.self, CredentialProcess.self, Exec.self, Whoami.self, Logout.self, Code.self, Accounts.self, Devices.self, Doctor.self, KeyCommand.self, Keys.self, Profiles.self, Setup.self, VaultCommand.self, Policy.self, MFA.self]
     )
 
     public init() {}

@@ -217,6 +217,16 @@ enum QueryResponse {
     /// The `<ActionResult>` element of a success, or the error the body
     /// describes.
     static func result(of action: String, in response: TransportResponse) throws(STSClientError) -> XML.Element {
+        let root = try success(of: action, in: response)
+        guard let result = root.child(action + "Result") else {
+            throw .malformedResponse(status: response.status, .missingElement(action + "Result"))
+        }
+        return result
+    }
+
+    /// The `<ActionResponse>` root of a success (for actions that return no
+    /// `<ActionResult>`), or the error the body describes.
+    static func success(of action: String, in response: TransportResponse) throws(STSClientError) -> XML.Element {
         let status = response.status
         let root: XML.Element
         do {
@@ -239,10 +249,7 @@ enum QueryResponse {
         guard root.name == action + "Response" else {
             throw .malformedResponse(status: status, .unexpectedRoot(root.name))
         }
-        guard let result = root.child(action + "Result") else {
-            throw .malformedResponse(status: status, .missingElement(action + "Result"))
-        }
-        return result
+        return root
     }
 }
 

@@ -85,7 +85,9 @@ public struct STSClient {
     }
 }
 
-/// IAM calls: ListMFADevices.
+/// IAM calls: ListMFADevices, and the life of a virtual MFA device:
+/// CreateVirtualMFADevice, EnableMFADevice, ResyncMFADevice,
+/// DeactivateMFADevice, DeleteVirtualMFADevice; GetUser.
 public struct IAMClient {
     var core: QueryAPIClient
 
@@ -107,6 +109,41 @@ public struct IAMClient {
         return try core.call(query) { (response) throws(STSClientError) in
             try ListMFADevicesResult(parsing: response)
         }
+    }
+
+    public func createVirtualMFADevice(_ request: CreateVirtualMFADeviceRequest) throws(STSClientError)
+        -> CreateVirtualMFADeviceResult
+    {
+        try core.call(try Self.query(request.queryRequest)) { (response) throws(STSClientError) in
+            try CreateVirtualMFADeviceResult(parsing: response)
+        }
+    }
+
+    /// EnableMFADevice or ResyncMFADevice, by the request's action.
+    public func send(_ request: MFADeviceCodesRequest) throws(STSClientError) {
+        try core.call(try Self.query(request.queryRequest)) { (response) throws(STSClientError) in
+            _ = try Acknowledgement(of: request.action.rawValue, parsing: response)
+        }
+    }
+
+    /// DeactivateMFADevice or DeleteVirtualMFADevice, by the request's action.
+    public func send(_ request: MFADeviceRequest) throws(STSClientError) {
+        try core.call(try Self.query(request.queryRequest)) { (response) throws(STSClientError) in
+            _ = try Acknowledgement(of: request.action.rawValue, parsing: response)
+        }
+    }
+
+    /// GetUser: `userName`, or the caller when nil.
+    public func getUser(userName: String? = nil) throws(STSClientError) -> IAMUser {
+        try core.call(try Self.query(MFADeviceRequest.getUser(userName: userName).queryRequest)) {
+            (response) throws(STSClientError) in try IAMUser(parsing: response)
+        }
+    }
+
+    private static func query(_ build: () throws(STSValidationError) -> AWSQueryRequest) throws(STSClientError)
+        -> AWSQueryRequest
+    {
+        do { return try build() } catch { throw .invalidRequest(error) }
     }
 
     /// Every device of `userName` (the caller when nil), following markers

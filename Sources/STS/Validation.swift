@@ -86,9 +86,13 @@ enum Check {
     }
 
     static func tokenCode(_ value: String?) throws(STSValidationError) {
+        try sixDigits(value, "TokenCode")
+    }
+
+    static func sixDigits(_ value: String?, _ parameter: String) throws(STSValidationError) {
         guard let value else { return }
         guard value.utf8.count == 6, value.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
-            throw STSValidationError("TokenCode", .sixDigits)
+            throw STSValidationError(parameter, .sixDigits)
         }
     }
 

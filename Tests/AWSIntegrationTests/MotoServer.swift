@@ -176,7 +176,9 @@ final class MotoServer: @unchecked Sendable {
         user = iam_call("create_user", UserName="latchkey-it")["User"]
         key = iam_call("create_access_key", UserName="latchkey-it")["AccessKey"]
         allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
-            "sts:GetSessionToken", "sts:AssumeRole", "sts:GetCallerIdentity", "iam:ListMFADevices"]}]}
+            "sts:GetSessionToken", "sts:AssumeRole", "sts:GetCallerIdentity", "iam:ListMFADevices",
+            "iam:ListVirtualMFADevices", "iam:CreateVirtualMFADevice", "iam:EnableMFADevice",
+            "iam:DeactivateMFADevice", "iam:DeleteVirtualMFADevice"]}]}
         policy = iam_call("create_policy", PolicyName="latchkey-it", PolicyDocument=json.dumps(allow))["Policy"]
         iam_call("attach_user_policy", UserName="latchkey-it", PolicyArn=policy["Arn"])
         trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",

@@ -192,12 +192,15 @@ public final class MFASTSServer: @unchecked Sendable {
         public var actions: [String: Int]
         /// API requests (control requests are not counted).
         public var requests: Int
+        /// Virtual devices made by CreateVirtualMFADevice and not deleted.
+        public var virtualDevices: Int
 
         /// How many requests named `action`.
         public func count(_ action: String) -> Int { actions[action] ?? 0 }
 
         enum CodingKeys: String, CodingKey {
             case actions, requests
+            case virtualDevices = "virtual_devices"
             case mfaChecks = "mfa_checks"
             case mfaAccepted = "mfa_accepted"
             case mfaRejected = "mfa_rejected"

@@ -77,7 +77,8 @@ NAMESPACES = {
 VERSIONS = {"sts": STS_VERSION, "iam": IAM_VERSION}
 ACTIONS = {
     "sts": ("GetSessionToken", "AssumeRole", "GetCallerIdentity"),
-    "iam": ("ListMFADevices",),
+    "iam": ("ListMFADevices", "ResyncMFADevice", "CreateVirtualMFADevice", "EnableMFADevice",
+            "DeactivateMFADevice", "DeleteVirtualMFADevice"),
 }
 SKEW_SECONDS = 15 * 60
 AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -238,6 +239,8 @@ class State:
         self.enable_date = iso8601(time.time(), 0)
         self.keys = {user.access_key_id: Key("user", user, user.access_key_id, user.secret_access_key)
                      for user in self.users}
+        # Virtual devices made by CreateVirtualMFADevice: serial -> base32 seed.
+        self.virtual = {}
         self.reset()
 
     def reset(self):
@@ -480,11 +483,98 @@ def list_mfa_devices(state, caller, params):
     return "<IsTruncated>false</IsTruncated><MFADevices>%s</MFADevices>" % members
 
 
+def named_user(state, params):
+    name = params.get("UserName", "")
+    user = next((user for user in state.users if user.name == name), None)
+    if user is None:
+        raise APIError(404, "NoSuchEntity", "The user with name %s cannot be found." % name)
+    return user
+
+
+def assigned(state, serial):
+    return next((user for user in state.users if any(device.serial == serial for device in user.devices)), None)
+
+
+def create_virtual_mfa_device(state, caller, params):
+    serial = "arn:aws:iam::%s:mfa/%s" % (state.account, params.get("VirtualMFADeviceName", ""))
+    with state.lock:
+        if serial in state.virtual or assigned(state, serial) is not None:
+            raise APIError(409, "EntityAlreadyExists", "MFADevice entity at the same path and name already exists.")
+        seed = base64.b32encode(secrets.token_bytes(20)).decode()
+        state.virtual[serial] = seed
+    return "<VirtualMFADevice>%s%s</VirtualMFADevice>" % (
+        element("SerialNumber", serial), element("Base32StringSeed", base64.b64encode(seed.encode()).decode()))
+
+
+def enable_mfa_device(state, caller, params):
+    """Assigns a virtual device when the two codes are those of consecutive
+    steps around now (T-1..T+1 for the first); both steps are then spent."""
+    user = named_user(state, params)
+    serial = params.get("SerialNumber", "")
+    first, second = params.get("AuthenticationCode1", ""), params.get("AuthenticationCode2", "")
+    with state.lock:
+        if serial not in state.virtual:
+            raise APIError(404, "NoSuchEntity", "VirtualMFADevice with serial number %s doesn't exist." % serial)
+        if assigned(state, serial) is not None:
+            raise APIError(409, "EntityAlreadyExists", "MFA Device is already in use.")
+        device = Device({"serial": serial, "seed_base32": state.virtual[serial]})
+        step = int(state.now() // device.period)
+        for candidate in (step - 1, step, step + 1):
+            if (hmac.compare_digest(totp(device.seed, candidate, device.digits), first)
+                    and hmac.compare_digest(totp(device.seed, candidate + 1, device.digits), second)):
+                state.spent.update({(serial, candidate), (serial, candidate + 1)})
+                user.devices.append(device)
+                return ""
+    raise APIError(403, "InvalidAuthenticationCode", "Authentication code for device is not valid.")
+
+
+def deactivate_mfa_device(state, caller, params):
+    user = named_user(state, params)
+    serial = params.get("SerialNumber", "")
+    with state.lock:
+        if not any(device.serial == serial for device in user.devices):
+            raise APIError(404, "NoSuchEntity", "MFA Device with serial number %s does not exist." % serial)
+        user.devices = [device for device in user.devices if device.serial != serial]
+    return ""
+
+
+def delete_virtual_mfa_device(state, caller, params):
+    serial = params.get("SerialNumber", "")
+    with state.lock:
+        if assigned(state, serial) is not None:
+            raise APIError(409, "DeleteConflict", "MFA device is still in use.")
+        if state.virtual.pop(serial, None) is None:
+            raise APIError(404, "NoSuchEntity", "VirtualMFADevice with serial number %s doesn't exist." % serial)
+    return ""
+
+
+def resync_mfa_device(state, caller, params):
+    """Accepts two codes of consecutive steps within ten steps of now, as
+    AWS's resync does for a drifted device; neither code is spent."""
+    user = named_user(state, params)
+    serial = params.get("SerialNumber", "")
+    device = next((device for device in user.devices if device.serial == serial), None)
+    if device is None:
+        raise APIError(404, "NoSuchEntity", "MFA Device with serial number %s does not exist." % serial)
+    first, second = params.get("AuthenticationCode1", ""), params.get("AuthenticationCode2", "")
+    step = int(state.now() // device.period)
+    for candidate in range(step - 10, step + 11):
+        if (hmac.compare_digest(totp(device.seed, candidate, device.digits), first)
+                and hmac.compare_digest(totp(device.seed, candidate + 1, device.digits), second)):
+            return ""
+    raise APIError(403, "InvalidAuthenticationCode", "Authentication code for device is not valid.")
+
+
 HANDLERS = {
     "GetSessionToken": get_session_token,
     "AssumeRole": assume_role,
     "GetCallerIdentity": get_caller_identity,
     "ListMFADevices": list_mfa_devices,
+    "ResyncMFADevice": resync_mfa_device,
+    "CreateVirtualMFADevice": create_virtual_mfa_device,
+    "EnableMFADevice": enable_mfa_device,
+    "DeactivateMFADevice": deactivate_mfa_device,
+    "DeleteVirtualMFADevice": delete_virtual_mfa_device,
 }
 
 
@@ -535,6 +625,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/__stats":
             with state.lock:
                 snapshot = json.loads(json.dumps(state.stats))
+                snapshot["virtual_devices"] = len(state.virtual)
             self.send_json(200, snapshot)
         else:
             self.send_json(404, {"error": "no such endpoint: GET %s" % self.path})
