@@ -101,7 +101,7 @@ final class VirtualKeySession {
         let wait = "touch \"$READY\"; for i in $(seq 6000); do [ -e \"$DONE\" ] && exit 0; sleep 0.1; done; exit 1"
         process.arguments = [Tools.harness, "--state", state, "--log", log] + options + ["--", "/bin/sh", "-c", wait]
         process.environment = ProcessInfo.processInfo.environment.merging([
-            "LATCHKEY_VKEY_BIN": binary, "READY": readyFile, "DONE": doneFile, "HOME": home,
+            "LATCHKEY_VKEY_BIN": binary, "READY": readyFile, "DONE": doneFile, "HOME": home, "LATCHKEY_VKEY_LOCK_WAIT": "900",
         ]) { $1 }
         process.standardInput = FileHandle.nullDevice
         let harnessLog = directory.appendingPathComponent("harness.err")
@@ -109,7 +109,11 @@ final class VirtualKeySession {
         process.standardError = try FileHandle(forWritingTo: harnessLog)
         try launchWithTerminationSignals(process)
         harness = process
-        let deadline = Date().addingTimeInterval(60)  // includes waiting for another run's lock
+        // Includes waiting for the other key suites' turns (the harness's
+        // lock): they run in parallel and some hold the key for a while (a
+        // silent key takes 25 s per run), so this is generous; the harness
+        // itself gives up on the lock after LATCHKEY_VKEY_LOCK_WAIT (900 s here).
+        let deadline = Date().addingTimeInterval(900)
         while !FileManager.default.fileExists(atPath: readyFile) {
             guard process.isRunning, Date() < deadline else {
                 let text = (try? String(contentsOf: harnessLog, encoding: .utf8)) ?? ""
