@@ -192,7 +192,9 @@ struct ServeProcessTests {
         try await Task.sleep(for: .milliseconds(300))
         let start = Date()
         #expect(try await Self.terminate(waiting, timeout: 5) == 0)
-        #expect(Date().timeIntervalSince(start) < 3)
+        // Far below the 60 s touch timeout it was waiting out; 10 s leaves
+        // room for a loaded CI machine (3.5 s was seen with the suites in parallel).
+        #expect(Date().timeIntervalSince(start) < 10)
 
         let (once, _) = try Self.serve(vpcd, state: state, ["--once"])
         try vpcd.accept(timeout: 10)
