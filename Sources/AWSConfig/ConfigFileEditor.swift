@@ -39,14 +39,14 @@ public enum ConfigFileEditor {
                 result += file[line.start..<line.end]
                 continue
             }
-            result += pending[position].line + (line.end > line.contentEnd ? Array(file[line.contentEnd..<line.end]) : newline)
+            result += pending[position].line + line.terminator(in: file, or: newline)
             pending.remove(at: position)
             // The old value's continuation lines go with it.
             while index < lines.count, lines[index].end <= span.end, isIndentedContent(lines[index], in: file) {
                 index += 1
             }
         }
-        if !pending.isEmpty, let last = result.last, last != 0x0A { result += newline }
+        if !pending.isEmpty { Editor.completeLastLine(&result, newline: newline) }
         for property in pending { result += property.line + newline }
         return result + file[span.end...]
     }

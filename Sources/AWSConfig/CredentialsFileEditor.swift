@@ -67,7 +67,7 @@ public enum CredentialsFileEditor {
         var result: [UInt8] = Array(file[..<first.start])
         let header = lines[first.headerLine]
         result += file[header.start..<header.contentEnd]
-        result += header.end > header.contentEnd ? Array(file[header.contentEnd..<header.end]) : newline
+        result += header.terminator(in: file, or: newline)
         result += body
         var cursor = first.end
         for span in spans.dropFirst() {
@@ -108,15 +108,27 @@ public enum CredentialsFileEditor {
     /// `file` with a new section at the end, after one blank line.
     static func appendingSection(_ header: String, body: [UInt8], to file: [UInt8], newline: [UInt8]) -> [UInt8] {
         var result = file
-        if let last = result.last, last != 0x0A { result += newline }
+        completeLastLine(&result, newline: newline)
         if !result.isEmpty && !endsWithBlankLine(result) { result += newline }
         return result + Array(header.utf8) + newline + body
+    }
+
+    /// Ends `bytes` with a line terminator. A last line that ends in a lone
+    /// CR (the parser reads it as CRLF's first half) is completed with an LF,
+    /// not given a second CR.
+    static func completeLastLine(_ bytes: inout [UInt8], newline: [UInt8]) {
+        if bytes.last == 0x0D {
+            bytes.append(0x0A)
+        } else if let last = bytes.last, last != 0x0A {
+            bytes += newline
+        }
     }
 
     // MARK: - Lines and spans
 
     /// One line: `start..<contentEnd` is its text, `contentEnd..<end` its
-    /// terminator (CRLF, LF, or nothing on an unterminated last line).
+    /// terminator (CRLF, LF, or on an unterminated last line a lone CR or
+    /// nothing).
     struct Line {
         var start: Int
         var contentEnd: Int
@@ -124,15 +136,17 @@ public enum CredentialsFileEditor {
 
         static func split(_ file: [UInt8]) -> [Line] {
             var lines: [Line] = []
-            var start = 0
+            // A UTF-8 byte order mark is not part of the first line, as in
+            // ConfigFileParser, so a `[NAME]` right after it is a header.
+            var start = file.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
             while start < file.count {
                 var end = start
                 while end < file.count && file[end] != 0x0A { end += 1 }
                 var contentEnd = end
-                if end < file.count {
-                    if contentEnd > start && file[contentEnd - 1] == 0x0D { contentEnd -= 1 }
-                    end += 1
-                }
+                // One CR before the LF, or at the very end, is part of the
+                // terminator, as ConfigFileParser reads it.
+                if contentEnd > start && file[contentEnd - 1] == 0x0D { contentEnd -= 1 }
+                if end < file.count { end += 1 }
                 lines.append(Line(start: start, contentEnd: contentEnd, end: end))
                 start = end
             }
@@ -140,6 +154,12 @@ public enum CredentialsFileEditor {
         }
 
         func terminator(in file: [UInt8]) -> ArraySlice<UInt8> { file[contentEnd..<end] }
+
+        /// The line's terminator when it has an LF, else `newline` (for
+        /// text that will follow it).
+        func terminator(in file: [UInt8], or newline: [UInt8]) -> [UInt8] {
+            end > contentEnd && file[end - 1] == 0x0A ? Array(file[contentEnd..<end]) : newline
+        }
     }
 
     struct Span {

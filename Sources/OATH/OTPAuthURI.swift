@@ -61,14 +61,21 @@ public enum OTPAuthURI {
         let label = try percentDecode(labelPart, plusIsSpace: false)
         guard !label.isEmpty else { throw .missingLabel }
 
+        // The label splits at its first colon scalar, not Character: a name
+        // that starts with a combining mark joins the colon into one
+        // Character. Spaces before the name are dropped whether or not an
+        // issuer precedes it, so a name never starts with one and every
+        // formatted label reads back as the same account.
         var labelIssuer: String?
-        var account = label
-        if let colon = label.firstIndex(of: ":") {
-            labelIssuer = String(label[..<colon])
-            account = String(label[label.index(after: colon)...].drop(while: { $0 == " " }))
+        var account = Substring(label)
+        let scalars = label.unicodeScalars
+        if let colon = scalars.firstIndex(of: ":") {
+            labelIssuer = String(scalars[..<colon])
+            account = Substring(scalars[scalars.index(after: colon)...])
             if labelIssuer?.isEmpty == true { labelIssuer = nil }
         }
-        guard !account.isEmpty else { throw .missingLabel }
+        let accountName = String(account.unicodeScalars.drop(while: { $0 == " " }))
+        guard !accountName.isEmpty else { throw .missingLabel }
 
         var parameters: [String: String] = [:]
         for pair in queryPart.split(separator: "&", omittingEmptySubsequences: true) {
@@ -119,7 +126,7 @@ public enum OTPAuthURI {
         var issuer = labelIssuer
         if let value = parameters["issuer"], !value.isEmpty { issuer = value }
 
-        let credential = OATHCredential(issuer: issuer, name: account, kind: kind, algorithm: algorithm, digits: digits, secret: secret)
+        let credential = OATHCredential(issuer: issuer, name: accountName, kind: kind, algorithm: algorithm, digits: digits, secret: secret)
         do { try credential.validate() } catch { throw .invalidCredential(error) }
         return credential
     }

@@ -179,9 +179,11 @@ struct OTPAuthURITests {
         while true {
             let issuer: String? = Bool.random(using: &random) ? randomText(&random, maxLength: 12, allowColon: false) : nil
             // A name may contain colons when an issuer is present to split them
-            // off; spaces right after the colon are dropped by design.
-            var name = randomText(&random, maxLength: 20, allowColon: issuer != nil)
-            if issuer != nil { name = String(name.drop(while: { $0 == " " })) }
+            // off. Spaces before a name are dropped by design (they would be
+            // lost after an issuer's colon), so no name read from a URI has
+            // them.
+            let name = String(randomText(&random, maxLength: 20, allowColon: issuer != nil).drop(while: { $0 == " " }))
+            guard !name.isEmpty else { continue }
             let kind: OATHKind = Bool.random(using: &random)
                 ? .totp(period: [30, 60, 15, 1, 86_400, Int.random(in: 1...86_400, using: &random)].randomElement(using: &random)!)
                 : .hotp(counter: [0, 1, UInt64.max, UInt64.random(in: 0...UInt64.max, using: &random)].randomElement(using: &random)!)
