@@ -28,15 +28,16 @@ struct DoctorTests {
         let result = try runDoctor(home: home, root: root.path, environment: ["AWS_ENDPOINT_URL_STS": clock.url])
         #expect(result.status == 1, "\(result)")
         let lines = doctorLines(result.stdout)
-        let failed = lines.filter { $0.symbol == "✗" }
+        let failed = lines.filter { $0.symbol == "✗" && $0.title != Self.usbTitle }
         #expect(failed.map(\.title) == ["pcscd reachable"], "\(lines)")
+        Self.expectUSBLine(lines)
         #expect(failed.first?.detail.contains("SCardEstablishContext: Service not available") == true, "\(lines)")
         #expect(failed.first?.fix?.contains("systemctl start pcscd.socket") == true, "\(lines)")
-        #expect(result.stdout.components(separatedBy: "fix:").count - 1 == 1, "exactly one fix line: \(result)")
+        #expect(result.stdout.components(separatedBy: "fix:").count - 1 == 1 + Self.usbFailures, "one fix line per failure: \(result)")
         for title in ["polkit allows this user", "readers found", "OATH applets found"] {
             #expect(lines.line(title)?.symbol == "–", "\(title) cannot be checked without pcscd: \(lines)")
         }
-        #expect(result.stderr == "latchkey: 1 of \(lines.count) checks failed: pcscd\n", "\(result)")
+        #expect(result.stderr == "latchkey: \(1 + Self.usbFailures) of \(lines.count) checks failed: pcscd\(Self.usbFailures == 1 ? ", usb" : "")\n", "\(result)")
         // The rest of this machine-in-a-directory is in order.
         #expect(lines.line("udev rule for YubiKey CCID devices")?.symbol == "✓", "\(lines)")
         #expect(lines.line("polkit rule for pcscd")?.symbol == "✓", "\(lines)")
@@ -96,13 +97,40 @@ struct DoctorTests {
         }
         let byName = Dictionary(uniqueKeysWithValues: checks.map { ($0["name"] as? String ?? "", $0) })
         #expect(Set(byName.keys) == [
-            "pcscd", "polkit", "readers", "oath", "key-holders", "udev-rule", "polkit-rule", "group", "clock", "profiles",
+            "pcscd", "polkit", "readers", "oath", "key-holders", "usb", "udev-rule", "polkit-rule", "group", "clock", "profiles",
         ])
         #expect(byName["clock"]?["status"] as? String == "warn", "\(byName["clock"] ?? [:])")
         #expect((byName["clock"]?["detail"] as? String)?.contains("cannot connect to http://127.0.0.1:1/") == true)
         #expect(byName["pcscd"]?["status"] as? String == "fail")
         #expect(byName["readers"]?["status"] as? String == "skip" && byName["readers"]?["fix"] is NSNull)
-        #expect(result.stderr == "latchkey: 1 of 10 checks failed: pcscd\n", "the warning is not a failure: \(result)")
+        #expect(
+            result.stderr == "latchkey: \(1 + Self.usbFailures) of 11 checks failed: pcscd\(Self.usbFailures == 1 ? ", usb" : "")\n",
+            "the warning is not a failure: \(result)")
+    }
+
+    static let usbTitle = "YubiKeys on USB, and this user may open them"
+
+    /// Whether sysfs shows a Yubico device (vendor 1050) on this machine:
+    /// none on CI, where the USB check must fail and say so.
+    static var yubicoOnUSB: Bool {
+        let root = "/sys/bus/usb/devices"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return entries.contains { entry in
+            (try? String(contentsOfFile: "\(root)/\(entry)/idVendor", encoding: .utf8))?.hasPrefix("1050") == true
+        }
+    }
+
+    /// Without pcscd and without a YubiKey on USB, the USB check fails too.
+    static var usbFailures: Int { yubicoOnUSB ? 0 : 1 }
+
+    static func expectUSBLine(_ lines: [DoctorLine]) {
+        let usb = lines.line(usbTitle)
+        if yubicoOnUSB {
+            #expect(usb != nil, "\(lines)")
+        } else {
+            #expect(usb?.symbol == "✗" && usb?.detail.contains("no Yubico device (vendor 1050) on any USB bus") == true, "\(lines)")
+            #expect(usb?.fix?.contains("lsusb -d 1050:") == true, "\(lines)")
+        }
     }
 
     @Test("Profiles: each one with mfa_serial and its MFA source (absent → prompt); an unknown source fails")

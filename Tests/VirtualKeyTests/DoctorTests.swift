@@ -52,7 +52,8 @@ struct DoctorOnKeyTests {
 
             // The version doctor shows is the one `latchkey devices` reads.
             let devices = try await LatchkeyOnKeyTests.latchkey(home: session.home, ["devices", "--json"])
-            let reports = try JSONSerialization.jsonObject(with: Data(devices.stdoutBytes)) as? [[String: Any]] ?? []
+            let listing = try JSONSerialization.jsonObject(with: Data(devices.stdoutBytes)) as? [String: Any]
+            let reports = listing?["readers"] as? [[String: Any]] ?? []
             let version = try #require(reports.first { $0["reader"] as? String == VirtualKeySession.reader }?["oathVersion"] as? String, "\(devices)")
             #expect(oath.contains("OATH \(version), no password"), "\(oath) vs \(version)")
 

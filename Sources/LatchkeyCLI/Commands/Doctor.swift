@@ -1,5 +1,7 @@
 import ArgumentParser
 import SystemSupport
+import USB
+import YubiKey
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -60,7 +62,7 @@ struct Doctor: ParsableCommand {
         let aws = AWSChecks(environment: environment)
         return [
             device.pcscd(), device.polkit(), device.readers(), device.oathApplets(), device.keyHolders(),
-        ] + device.usbDevices() + [
+            device.usbDevices(Result { () throws(USBError) in try USBKeys.survey(try USBContext()) }),
             device.udevRule(udev), device.polkitRule(polkit), device.groupMembership(udev, polkit),
             aws.clock(), aws.profiles(),
         ]

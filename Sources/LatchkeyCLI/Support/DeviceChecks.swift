@@ -1,5 +1,6 @@
 import PCSC
 import SystemSupport
+import USB
 import YubiKey
 
 /// What pcscd said when `latchkey doctor` asked: the context, the readers,
@@ -289,9 +290,58 @@ struct DeviceChecks {
 
     // MARK: - USB (libusb)
 
-    /// Checks of the USB device nodes themselves (readable and writable by
-    /// this user, CCID interface claimable). None yet: they come with the
-    /// slice that adds direct USB access through libusb, and until then
-    /// nothing is reported rather than a check that was not made.
-    func usbDevices() -> [DoctorCheck] { [] }
+    /// Yubico devices on USB, and whether this user may open them: what the
+    /// direct CCID transport needs, and what pcscd needs too (it opens the
+    /// device as its own user, but a desktop session or SSH user running
+    /// latchkey without pcscd needs the node).
+    func usbDevices(_ usb: Result<[USBKeyReport], USBError>) -> DoctorCheck {
+        let title = "YubiKeys on USB, and this user may open them"
+        let keys: [USBKeyReport]
+        switch usb {
+        case .failure(let error):
+            return .warn(
+                "usb", title, "USB not read, so no direct CCID (without pcscd): \(error)",
+                fix: "install libusb: `sudo apt-get install libusb-1.0-0`")
+        case .success(let found):
+            keys = found
+        }
+        guard !keys.isEmpty else {
+            if pcsc.reports.contains(where: { (try? $0.applet.get()) != nil }) {
+                return .ok("usb", title, "no Yubico device on USB; the OATH key above is reached through pcscd only")
+            }
+            return .fail(
+                "usb", title, "no Yubico device (vendor \(DeviceRules.vendorID)) on any USB bus",
+                fix: "plug in the YubiKey; `lsusb -d \(DeviceRules.vendorID):` lists it once the machine sees it")
+        }
+        let described = keys.map(Self.describe).joined(separator: "; ")
+        let withCCID = keys.filter(\.hasCCID)
+        guard !withCCID.isEmpty else {
+            return .fail(
+                "usb", title, "\(described): no CCID interface, so no OATH applet can be reached",
+                fix: "turn CCID on: `ykman config usb --enable CCID` (on a YubiKey NEO: `ykman config mode OTP+FIDO+CCID`)")
+        }
+        let refused = withCCID.filter { !$0.mayOpen }
+        if let first = refused.first, case .failure(let error) = first.access {
+            if error.kind == .access {
+                return .fail(
+                    "usb", title,
+                    "\(described): this user may not open \(refused.map(\.device.nodePath).joined(separator: ", ")) (\(error))",
+                    fix: Self.setupFix)
+            }
+            return .fail("usb", title, "\(described): \(error)", fix: "unplug the key and plug it in again")
+        }
+        return .ok("usb", title, described)
+    }
+
+    /// `YubiKey 4/5 OTP+FIDO+CCID (1050:0407) at /dev/bus/usb/001/004,
+    /// interfaces OTP FIDO CCID, may open`.
+    static func describe(_ key: USBKeyReport) -> String {
+        let interfaces = key.interfaces.isEmpty ? "no interfaces read" : "interfaces " + key.interfaces.map(\.rawValue).joined(separator: " ")
+        let access: String
+        switch key.access {
+        case .success: access = "may open"
+        case .failure(let error): access = error.kind == .access ? "may not open" : "cannot open (\(error))"
+        }
+        return "\(key.model) (\(key.device.idText)) at \(key.device.nodePath), \(interfaces), \(access)"
+    }
 }
