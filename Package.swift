@@ -97,6 +97,7 @@ let package = Package(
         .testTarget(name: "YKOATHTests", dependencies: ["YKOATH", "SmartCard", "OATH"]),
         .testTarget(name: "CCIDTests", dependencies: ["CCID", "SmartCard", "YKOATH", "OATH"]),
         .testTarget(name: "USBTests", dependencies: ["USB", "TestSupport"]),
+        .testTarget(name: "YubiKeyTests", dependencies: ["YubiKey", "USB", "CCID", "PCSC", "YKOATH", "LatchkeyCLI", "SystemSupport"]),
         .testTarget(name: "AWSConfigTests", dependencies: ["AWSConfig", "SystemSupport", "TestSupport"]),
         .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning", "TestSupport"], exclude: ["Vectors"]),
         .testTarget(name: "STSTests", dependencies: ["STS", "AWSSigning", "AWSConfig", "TestSupport"]),

@@ -59,7 +59,7 @@ public final class CCIDCard: SmartCardConnection {
     public let slot: UInt8
     /// The largest message, header included, sent or accepted.
     public let maxMessageLength: Int
-    public let timing: CCIDTiming
+    public var timing: CCIDTiming
     /// Asked before each write and read; `true` ends the command with
     /// ``CCIDError/cancelled`` (set it from a SIGINT handler's flag).
     public var isCancelled: (() -> Bool)?

@@ -218,7 +218,7 @@ public final class USBDeviceHandle {
         var transferred: Int32 = 0
         let status = buffer.withUnsafeMutableBufferPointer {
             library.bulkTransfer(
-                handle, endpoint, $0.baseAddress, Int32($0.count), &transferred, UInt32(clamping: max(0, timeoutMilliseconds)))
+                handle, endpoint, $0.baseAddress, Int32($0.count), &transferred, UInt32(clamping: max(1, timeoutMilliseconds)))
         }
         guard status == 0 else { throw library.error("libusb_bulk_transfer", status) }
         guard Int(transferred) == bytes.count else {
@@ -227,15 +227,20 @@ public final class USBDeviceHandle {
     }
 
     /// Reads one transfer of at most `maxLength` bytes from the bulk IN
-    /// `endpoint`.
+    /// `endpoint`. Bytes that arrived before the time limit are returned,
+    /// not lost: libusb reports them with LIBUSB_ERROR_TIMEOUT and a
+    /// non-zero count.
     public func bulkRead(endpoint: UInt8, maxLength: Int, timeoutMilliseconds: Int) throws(USBError) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: maxLength)
         var transferred: Int32 = 0
         let status = buffer.withUnsafeMutableBufferPointer {
             library.bulkTransfer(
-                handle, endpoint, $0.baseAddress, Int32($0.count), &transferred, UInt32(clamping: max(0, timeoutMilliseconds)))
+                handle, endpoint, $0.baseAddress, Int32($0.count), &transferred, UInt32(clamping: max(1, timeoutMilliseconds)))
         }
-        guard status == 0 else { throw library.error("libusb_bulk_transfer", status) }
-        return Array(buffer.prefix(Int(transferred)))
+        let timedOut: Int32 = -7
+        guard status == 0 || (status == timedOut && transferred > 0) else {
+            throw library.error("libusb_bulk_transfer", status)
+        }
+        return Array(buffer.prefix(Int(min(max(transferred, 0), Int32(clamping: buffer.count)))))
     }
 }

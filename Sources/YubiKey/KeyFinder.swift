@@ -1,13 +1,23 @@
+import CCID
 import PCSC
 import SmartCard
+import USB
 import YKOATH
 
-/// A reader whose card answered SELECT of the OATH applet, with that session
-/// open (so the SELECT is not sent twice).
+/// A key whose OATH applet answered SELECT, with that session open (so the
+/// SELECT is not sent twice).
 public struct FoundKey {
+    /// The PC/SC reader's name, or for direct CCID the USB device
+    /// (`USB 001/004 YubiKey 4/5 OTP+FIDO+CCID`).
     public let reader: String
-    public let card: PCSCCard
+    public let connection: any KeyConnection
     public let session: OATHSession
+
+    public init(reader: String, connection: any KeyConnection, session: OATHSession) {
+        self.reader = reader
+        self.connection = connection
+        self.session = session
+    }
 }
 
 /// What `latchkey devices` reports for one reader.
@@ -25,6 +35,18 @@ public enum KeyAccessError: Error, Equatable, Sendable, CustomStringConvertible 
     case severalKeys([String])
     case session(OATHSessionError)
     case smartCard(SmartCardError)
+    /// Direct CCID: libusb failed (not loadable, or a call failed).
+    case usb(USBError)
+    /// Direct CCID: the CCID exchange failed.
+    case ccid(CCIDError)
+    /// Direct CCID: LIBUSB_ERROR_BUSY claiming the key (named).
+    case usbBusy(String)
+    /// Direct CCID: LIBUSB_ERROR_ACCESS opening this device node.
+    case usbAccess(String)
+    /// Direct CCID: the Yubico device (this model) has CCID turned off.
+    case noCCIDInterface(String)
+    /// Direct CCID: no Yubico device on USB.
+    case noUSBKey
 
     public var description: String {
         switch self {
@@ -35,6 +57,25 @@ public enum KeyAccessError: Error, Equatable, Sendable, CustomStringConvertible 
         case .severalKeys(let readers): "several keys have an OATH applet; choose one with --reader or LATCHKEY_READER: \(readers.joined(separator: ", "))"
         case .session(let error): "\(error)"
         case .smartCard(let error): "\(error)"
+        case .usb(let error): "\(error)"
+        case .ccid(let error): "\(error)"
+        case .usbBusy(let key):
+            "another program holds the \(key)'s CCID interface: pcscd (use --transport pcsc, or stop it: `sudo systemctl stop pcscd.socket pcscd`) or GnuPG's scdaemon (`gpgconf --kill scdaemon`)"
+        case .usbAccess(let node):
+            "this user may not open \(node): run `sudo latchkey setup`, add yourself to its group and log in again"
+        case .noCCIDInterface(let model):
+            "the \(model) on USB has its CCID interface turned off, which the OATH applet needs: `ykman config usb --enable CCID`"
+        case .noUSBKey: "no YubiKey on USB: plug it in (`lsusb -d 1050:` lists it once the machine sees it)"
+        }
+    }
+
+    /// pcscd is not running, or sees no reader: with `--transport auto`,
+    /// the key may still be reached directly over USB.
+    public var letsUSBTry: Bool {
+        switch self {
+        case .pcsc(let error): error.kind == .noService || error.kind == .noReaders
+        case .noReaders: true
+        default: false
         }
     }
 
@@ -113,10 +154,20 @@ public enum KeyFinder {
     static func open(_ reader: String, context: PCSCContext) throws(KeyAccessError) -> FoundKey {
         let card: PCSCCard
         do { card = try context.connect(reader) } catch { throw .pcsc(error) }
+        return try FoundKey.selectingApplet(reader: reader, connection: card)
+    }
+}
+
+extension FoundKey {
+    /// Opens the OATH session (SELECT) over `connection`; whatever the
+    /// transport or the applet throws becomes a ``KeyAccessError``.
+    static func selectingApplet(reader: String, connection: any KeyConnection) throws(KeyAccessError) -> FoundKey {
         do {
-            return FoundKey(reader: reader, card: card, session: try OATHSession(connection: card))
+            return FoundKey(reader: reader, connection: connection, session: try OATHSession(connection: connection))
         } catch let error as PCSCError {
             throw .pcsc(error)
+        } catch let error as CCIDError {
+            throw .ccid(error)
         } catch let error as OATHSessionError {
             throw .session(error)
         } catch let error as SmartCardError {

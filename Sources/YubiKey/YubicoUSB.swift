@@ -70,7 +70,9 @@ public enum USBKeys {
     /// claims nothing, so pcscd keeps working). No Yubico device gives an
     /// empty list.
     public static func survey(_ context: USBContext) throws(USBError) -> [USBKeyReport] {
-        try context.devices(vendorID: YubicoProduct.vendorID).map { device in
+        try context.devices(vendorID: YubicoProduct.vendorID).sorted {
+            ($0.bus, $0.address) < ($1.bus, $1.address)
+        }.map { device in
             let access: Result<Void, USBError>
             do throws(USBError) {
                 try context.open(device).close()

@@ -1,4 +1,5 @@
 import AWSConfig
+import CCID
 import CredentialFlow
 import FoundationEssentials
 import STS
@@ -50,6 +51,8 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case usage = 64
     /// `exec` could not start the command (as a shell reports it).
     case commandNotRun = 127
+    /// Interrupted by SIGINT or SIGTERM (128 + 2, the shell's convention).
+    case interrupted = 130
 
     var meaning: String {
         switch self {
@@ -71,6 +74,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .noCredentials: "the profile cannot make credentials (missing, no keys, no MFA device)"
         case .usage: "bad flags or arguments"
         case .commandNotRun: "exec: the command could not be run (otherwise exec exits with the command's status)"
+        case .interrupted: "interrupted (Ctrl-C) while the key was being used over USB; the key was powered off and released"
         }
     }
 
@@ -127,12 +131,17 @@ public struct CLIError: Error, CustomStringConvertible {
             case .pcsc(let inner): self.init(mapping: inner)
             case .session(let inner): self.init(mapping: inner)
             case .smartCard(let inner): self.init(mapping: inner)
-            case .noReaders, .noReaderMatches, .noOATHKey, .severalKeys: self.init(.noKey, error.description)
+            case .noReaders, .noReaderMatches, .noOATHKey, .severalKeys, .noUSBKey, .noCCIDInterface:
+                self.init(.noKey, error.description)
+            case .ccid(.cancelled): self.init(.interrupted, "interrupted")
+            case .usb, .ccid, .usbBusy, .usbAccess: self.init(.smartCard, error.description)
             }
         case let error as PCSCError:
             self.init(error.kind == .noSmartcard ? .noKey : .smartCard, error.description)
         case let error as SmartCardError:
             self.init(.smartCard, error.description)
+        case let error as CCIDError:
+            self.init(error == .cancelled ? .interrupted : .smartCard, error == .cancelled ? "interrupted" : error.description)
         case let error as OATHSessionError:
             switch error {
             case .wrongPassword, .authenticationRequired: self.init(.oathPassword, error.description)

@@ -13,6 +13,7 @@ import YubiKey
 struct KeyAccess {
     static let passwordVariable = "LATCHKEY_OATH_PASSWORD"
     static let readerVariable = "LATCHKEY_READER"
+    static let transportVariable = "LATCHKEY_TRANSPORT"
 
     var options: KeyOptions
     var context: CommandContext
@@ -20,15 +21,64 @@ struct KeyAccess {
 
     /// Runs `body` with an unlocked session inside one PC/SC transaction.
     func withSession<T>(needsAuthentication: Bool = true, _ body: (OATHSession, FoundKey) throws -> T) throws -> T {
-        let pcsc: PCSCContext
-        do { pcsc = try PCSCContext() } catch { throw KeyAccessError.pcsc(error) }
-        let key = try KeyFinder.find(filter: options.reader ?? context.environment.nonEmpty(Self.readerVariable), context: pcsc)
-        return try key.card.withTransaction {
+        let key = try locate()
+        return try key.connection.withExclusiveAccess {
             if needsAuthentication, key.session.select.isPasswordProtected {
                 try unlock(key)
             }
             return try body(key.session, key)
         }
+    }
+
+    /// `--transport`, else LATCHKEY_TRANSPORT, else auto.
+    func transport() throws -> KeyTransport {
+        if let transport = options.transport { return transport }
+        guard let value = context.environment.nonEmpty(Self.transportVariable) else { return .auto }
+        guard let transport = KeyTransport(rawValue: value) else {
+            throw CLIError(.usage, "\(Self.transportVariable) must be auto, pcsc or ccid, not '\(value)'")
+        }
+        return transport
+    }
+
+    /// The key, over the transport asked for. With `auto`: through pcscd,
+    /// unless pcscd is not running or sees no reader (pcscd without the
+    /// CCID driver, or a key it has not claimed); then directly over USB.
+    /// When USB has no key either, pcscd's error is the one reported.
+    func locate() throws -> FoundKey {
+        let filter = options.reader ?? context.environment.nonEmpty(Self.readerVariable)
+        switch try transport() {
+        case .pcsc:
+            return try locateOverPCSC(filter: filter)
+        case .ccid:
+            return try locateOverUSB(filter: filter)
+        case .auto:
+            let pcscError: KeyAccessError
+            do {
+                return try locateOverPCSC(filter: filter)
+            } catch {
+                guard error.letsUSBTry else { throw error }
+                pcscError = error
+            }
+            do {
+                return try locateOverUSB(filter: filter)
+            } catch {
+                throw error == .noUSBKey ? pcscError : error
+            }
+        }
+    }
+
+    private func locateOverPCSC(filter: String?) throws(KeyAccessError) -> FoundKey {
+        let pcsc: PCSCContext
+        do { pcsc = try PCSCContext() } catch { throw KeyAccessError.pcsc(error) }
+        return try KeyFinder.find(filter: filter, context: pcsc)
+    }
+
+    /// Ctrl-C (or SIGTERM) while the key waits for a touch ends the CCID
+    /// exchange between two reads: the card is powered off and the interface
+    /// released before latchkey exits (130).
+    private func locateOverUSB(filter: String?) throws(KeyAccessError) -> FoundKey {
+        Interruption.install()
+        return try CCIDKeyFinder.find(filter: filter, isCancelled: { Interruption.happened })
     }
 
     private func unlock(_ key: FoundKey) throws {
@@ -51,7 +101,7 @@ struct KeyAccess {
         } catch OATHSessionError.wrongPassword where remembered {
             throw CLIError(.oathPassword, "the access key remembered for this key no longer works (its password changed): run again with the password and --remember")
         }
-        key.card.resetOnDisconnect = true
+        key.connection.relockWhenDone()
         if options.remember && !remembered {
             try RememberedKeys.remember(accessKey, deviceID: select.deviceID, context: context, passphraseFile: passphraseFile)
         }

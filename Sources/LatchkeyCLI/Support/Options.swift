@@ -1,4 +1,5 @@
 import ArgumentParser
+import YubiKey
 import SealedStore
 
 /// Where OATH accounts live: the YubiKey's OATH applet or the sealed local
@@ -52,6 +53,12 @@ struct KeyOptions: ParsableArguments {
     var reader: String?
 
     @Option(
+        help: ArgumentHelp(
+            "How to reach the key: auto (pcscd, else directly over USB), pcsc or ccid (also LATCHKEY_TRANSPORT).",
+            valueName: "transport"))
+    var transport: KeyTransport?
+
+    @Option(
         name: .customLong("oath-password-file"),
         help: ArgumentHelp("Read the key's OATH password from this file (also LATCHKEY_OATH_PASSWORD).", valueName: "path"))
     var oathPasswordFile: String?
@@ -59,3 +66,5 @@ struct KeyOptions: ParsableArguments {
     @Flag(help: "Keep the key's derived access key (not the password) in the sealed vault, so later calls need no password.")
     var remember = false
 }
+
+extension KeyTransport: ExpressibleByArgument {}

@@ -734,6 +734,13 @@ static int submit(struct device *d, UMockdevIoctlClient *client, UMockdevIoctlDa
             GByteArray *m = g_byte_array_sized_new(10 + length);
             g_byte_array_append(m, h, 10 + length);
             g_byte_array_remove_range(d->from_host, 0, 10 + length);
+            if (verbose) {
+                /* Logged on arrival too: the card thread logs a message only
+                 * when it serves it, which a busy slot (a touch wait) delays. */
+                char *text = hex(m->data, m->len);
+                debug("%s received: %s", d->label, text);
+                g_free(text);
+            }
             g_queue_push_tail(&d->card->requests, m);
         }
         uint64_t one = 1;
