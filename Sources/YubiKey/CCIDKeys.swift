@@ -137,6 +137,7 @@ final class CCIDKeyConnection: KeyConnection {
     func transmit(_ command: [UInt8]) throws -> [UInt8] { try card.transmit(command) }
     func withExclusiveAccess<T>(_ body: () throws -> T) throws -> T { try body() }
     func relockWhenDone() {}
+    var stopsOnInterrupt: Bool { true }
 }
 
 /// The CCID interface's bulk endpoints, as the CCID layer's pipe.

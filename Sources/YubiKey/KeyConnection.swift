@@ -12,11 +12,18 @@ public protocol KeyConnection: SmartCardConnection {
     /// The applet was unlocked with its password: leave it locked for the
     /// next program when this connection closes.
     func relockWhenDone()
+    /// Whether the caller should turn SIGINT/SIGTERM into a request to stop
+    /// (checked between reads) while the key is open, rather than let them
+    /// end the process: over direct CCID, so the card can be powered off and
+    /// the interface released. Through pcscd a dying process is cleaned up
+    /// after by pcscd.
+    var stopsOnInterrupt: Bool { get }
 }
 
 extension PCSCCard: KeyConnection {
     public func withExclusiveAccess<T>(_ body: () throws -> T) throws -> T { try withTransaction(body) }
     public func relockWhenDone() { resetOnDisconnect = true }
+    public var stopsOnInterrupt: Bool { false }
 }
 
 /// How latchkey reaches the key: `--transport`, or LATCHKEY_TRANSPORT.

@@ -19,10 +19,18 @@ struct KeyAccess {
     var context: CommandContext
     var passphraseFile: String?
 
-    /// Runs `body` with an unlocked session inside one PC/SC transaction.
+    /// Runs `body` with an unlocked session inside one PC/SC transaction
+    /// (over direct CCID: with the interface claimed). Over CCID, Ctrl-C
+    /// while the key is open ends the exchange cleanly (see
+    /// ``Interruption``).
     func withSession<T>(needsAuthentication: Bool = true, _ body: (OATHSession, FoundKey) throws -> T) throws -> T {
         let key = try locate()
-        return try key.connection.withExclusiveAccess {
+        guard key.connection.stopsOnInterrupt else { return try use(key, needsAuthentication: needsAuthentication, body) }
+        return try Interruption.armed { try use(key, needsAuthentication: needsAuthentication, body) }
+    }
+
+    private func use<T>(_ key: FoundKey, needsAuthentication: Bool, _ body: (OATHSession, FoundKey) throws -> T) throws -> T {
+        try key.connection.withExclusiveAccess {
             if needsAuthentication, key.session.select.isPasswordProtected {
                 try unlock(key)
             }
@@ -77,8 +85,7 @@ struct KeyAccess {
     /// exchange between two reads: the card is powered off and the interface
     /// released before latchkey exits (130).
     private func locateOverUSB(filter: String?) throws(KeyAccessError) -> FoundKey {
-        Interruption.install()
-        return try CCIDKeyFinder.find(filter: filter, isCancelled: { Interruption.happened })
+        try CCIDKeyFinder.find(filter: filter, isCancelled: { Interruption.happened })
     }
 
     private func unlock(_ key: FoundKey) throws {
