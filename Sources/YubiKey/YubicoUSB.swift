@@ -59,6 +59,21 @@ public struct USBKeyReport: Sendable {
     /// Whether this user may open the device node, or libusb's refusal
     /// (LIBUSB_ERROR_ACCESS when no udev rule gives it to them).
     public var access: Result<Void, USBError>
+    /// Whether the CCID interface could be claimed (and was released at
+    /// once), when that was tried; LIBUSB_ERROR_BUSY means another program
+    /// holds it.
+    public var claim: Result<Void, USBError>?
+
+    public init(
+        device: USBDevice, model: String, interfaces: [YubiKeyInterface], access: Result<Void, USBError>,
+        claim: Result<Void, USBError>? = nil
+    ) {
+        self.device = device
+        self.model = model
+        self.interfaces = interfaces
+        self.access = access
+        self.claim = claim
+    }
 
     public var hasCCID: Bool { interfaces.contains(.ccid) }
     public var mayOpen: Bool { (try? access.get()) != nil }
@@ -67,22 +82,35 @@ public struct USBKeyReport: Sendable {
 public enum USBKeys {
     /// Every Yubico device on the USB buses: model, interfaces, and whether
     /// this user may open it (libusb_open, then closed at once: opening
-    /// claims nothing, so pcscd keeps working). No Yubico device gives an
-    /// empty list.
-    public static func survey(_ context: USBContext) throws(USBError) -> [USBKeyReport] {
+    /// claims nothing, so pcscd keeps working). With `probingClaims`, the
+    /// CCID interface of each device that opens is also claimed and
+    /// released at once, to learn whether another program holds it (only
+    /// worth doing when pcscd, which would hold it, has no reader). No
+    /// Yubico device gives an empty list.
+    public static func survey(_ context: USBContext, probingClaims: Bool = false) throws(USBError) -> [USBKeyReport] {
         try context.devices(vendorID: YubicoProduct.vendorID).sorted {
             ($0.bus, $0.address) < ($1.bus, $1.address)
         }.map { device in
-            let access: Result<Void, USBError>
+            var access: Result<Void, USBError> = .success(())
+            var claim: Result<Void, USBError>?
+            let ccid = device.interfaces.first { $0.interfaceClass == USBInterface.smartCardClass }
             do throws(USBError) {
-                try context.open(device).close()
-                access = .success(())
+                let handle = try context.open(device)
+                defer { handle.close() }
+                if probingClaims, let ccid {
+                    do throws(USBError) {
+                        try handle.claimInterface(ccid.number)
+                        claim = .success(())
+                    } catch {
+                        claim = .failure(error)
+                    }
+                }
             } catch {
                 access = .failure(error)
             }
             return USBKeyReport(
                 device: device, model: YubicoProduct.name(device.productID),
-                interfaces: device.interfaces.compactMap(YubiKeyInterface.init), access: access)
+                interfaces: device.interfaces.compactMap(YubiKeyInterface.init), access: access, claim: claim)
         }
     }
 }

@@ -118,6 +118,15 @@ struct CCIDOverUSBTests {
         let checks = (try JSONSerialization.jsonObject(with: Data(doctor.stdoutBytes)) as? [String: Any])?["checks"] as? [[String: Any]] ?? []
         let check = try #require(checks.first { $0["name"] as? String == "usb" }, "\(doctor)")
         #expect(check["status"] as? String == "fail" && (check["fix"] as? String)?.contains("ykman config usb --enable CCID") == true, "\(check)")
+
+        // Without pcscd, doctor claims and releases the CCID interface to
+        // learn whether another program holds it.
+        for (fixture, status, text) in [([], "ok", "; CCID interface free"), (["--busy"], "fail", "most likely GnuPG's scdaemon")] {
+            let result = try await bench.latchkey(["doctor", "--json"], fixture: fixture)
+            let checks = (try JSONSerialization.jsonObject(with: Data(result.stdoutBytes)) as? [String: Any])?["checks"] as? [[String: Any]] ?? []
+            let usbCheck = try #require(checks.first { $0["name"] as? String == "usb" }, "\(result)")
+            #expect(usbCheck["status"] as? String == status && (usbCheck["detail"] as? String)?.contains(text) == true, "\(fixture): \(usbCheck)")
+        }
     }
 
     @Test("A key another program has claimed (LIBUSB_ERROR_BUSY): one line naming pcscd, scdaemon and --transport pcsc; exit 13")

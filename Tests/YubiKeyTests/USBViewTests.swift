@@ -108,6 +108,24 @@ struct USBViewTests {
         #expect(missing.status == .warn && missing.fix?.contains("libusb-1.0-0") == true, "\(missing)")
     }
 
+    @Test("doctor's USB check with the CCID interface probed: free is ok, claimed by another program fails naming scdaemon")
+    func claimProbe() {
+        let checks = Self.checks()
+        var free = Self.report(0x0407, [Self.otp, Self.fido, Self.ccid])
+        free.claim = .success(())
+        let ok = checks.usbDevices(.success([free]))
+        #expect(ok.status == .ok && ok.detail.hasSuffix("; CCID interface free"), "\(ok)")
+
+        var held = free
+        held.claim = .failure(.call(function: "libusb_claim_interface", code: -6, name: "LIBUSB_ERROR_BUSY"))
+        let busy = checks.usbDevices(.success([held]))
+        #expect(busy.status == .fail && busy.detail.contains("scdaemon") && busy.fix?.contains("disable-ccid") == true, "\(busy)")
+
+        // Not probed (pcscd has readers): nothing said about the interface.
+        let unprobed = checks.usbDevices(.success([Self.report(0x0407, [Self.otp, Self.fido, Self.ccid])]))
+        #expect(unprobed.status == .ok && !unprobed.detail.contains("CCID interface free"), "\(unprobed)")
+    }
+
     @Test("With the OATH key reached through pcscd (a virtual or remote reader), no USB device is fine")
     func pcscKeyWithoutUSB() throws {
         // SELECT's answer: version 5.4.3 (tag 79), salt (tag 71), no challenge.

@@ -56,13 +56,17 @@ struct Doctor: ParsableCommand {
     /// Every check, in the order a person would fix things: pcscd, the key,
     /// the rules, then AWS.
     static func checks(root: String, environment: Environment) -> [DoctorCheck] {
-        let device = DeviceChecks(root: root, pcsc: .gather(), user: .live, environment: environment)
+        let pcsc = PCSCFindings.gather()
+        let device = DeviceChecks(root: root, pcsc: pcsc, user: .live, environment: environment)
+        // The CCID interface is probed (claimed and released) only when
+        // pcscd lists no reader: a key pcscd serves is pcscd's to hold.
+        let usb = Result { () throws(USBError) in try USBKeys.survey(try USBContext(), probingClaims: pcsc.readers.isEmpty) }
         let udev = UdevFindings.scan(root: root)
         let polkit = PolkitFindings.scan(root: root)
         let aws = AWSChecks(environment: environment)
         return [
             device.pcscd(), device.polkit(), device.readers(), device.oathApplets(), device.keyHolders(),
-            device.usbDevices(Result { () throws(USBError) in try USBKeys.survey(try USBContext()) }),
+            device.usbDevices(usb),
             device.udevRule(udev), device.polkitRule(polkit), device.groupMembership(udev, polkit),
             aws.clock(), aws.profiles(),
         ]

@@ -330,7 +330,20 @@ struct DeviceChecks {
             }
             return .fail("usb", title, "\(described): \(error)", fix: "unplug the key and plug it in again")
         }
-        return .ok("usb", title, described)
+        let held = withCCID.filter { $0.claim.map(Self.isBusy) ?? false }
+        if !held.isEmpty {
+            return .fail(
+                "usb", title,
+                "\(described): another program has claimed the CCID interface of \(held.map(\.device.nodePath).joined(separator: ", ")) while pcscd has no reader for it, most likely GnuPG's scdaemon with its own CCID driver",
+                fix: "`gpgconf --kill scdaemon`; to keep it from taking the key, add `disable-ccid` to ~/.gnupg/scdaemon.conf (it then goes through pcscd)")
+        }
+        let probed = withCCID.allSatisfy { $0.claim.map { (try? $0.get()) != nil } ?? false }
+        return .ok("usb", title, described + (probed ? "; CCID interface free" : ""))
+    }
+
+    static func isBusy(_ claim: Result<Void, USBError>) -> Bool {
+        if case .failure(let error) = claim { return error.kind == .busy }
+        return false
     }
 
     /// `YubiKey 4/5 OTP+FIDO+CCID (1050:0407) at /dev/bus/usb/001/004,
