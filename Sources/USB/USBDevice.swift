@@ -20,13 +20,21 @@ public struct USBDevice: Sendable, Equatable {
         self.interfaces = interfaces
     }
 
+    /// Bus and address as lsusb and the usbfs path write them: `001/004`.
+    public var busAddress: String { "\(Self.threeDigits(bus))/\(Self.threeDigits(address))" }
+
     /// The usbfs node libusb opens: `/dev/bus/usb/BBB/DDD`.
-    public var nodePath: String { "/dev/bus/usb/\(Self.threeDigits(bus))/\(Self.threeDigits(address))" }
+    public var nodePath: String { "/dev/bus/usb/" + busAddress }
+
+    /// The smart-card (CCID) interface, if the device has one enabled.
+    public var smartCardInterface: USBInterface? {
+        interfaces.first { $0.interfaceClass == USBInterface.smartCardClass }
+    }
 
     /// `1050:0407`, as lsusb writes it.
     public var idText: String { "\(Self.hex4(vendorID)):\(Self.hex4(productID))" }
 
-    static func threeDigits(_ value: UInt8) -> String {
+    public static func threeDigits(_ value: UInt8) -> String {
         let text = String(value)
         return String(repeating: "0", count: 3 - text.count) + text
     }
@@ -212,16 +220,24 @@ public final class USBDeviceHandle {
         self.handle = nil
     }
 
-    /// Writes all of `bytes` to the bulk OUT `endpoint`.
-    public func bulkWrite(endpoint: UInt8, _ bytes: [UInt8], timeoutMilliseconds: Int) throws(USBError) {
-        var buffer = bytes
+    /// One libusb_bulk_transfer on `endpoint` (its direction bit says which
+    /// way): libusb's status and the bytes moved. A zero time limit would
+    /// mean "forever" to libusb, so 1 ms is the least.
+    private func transfer(endpoint: UInt8, _ buffer: inout [UInt8], timeoutMilliseconds: Int) -> (status: Int32, count: Int) {
         var transferred: Int32 = 0
         let status = buffer.withUnsafeMutableBufferPointer {
             library.bulkTransfer(
                 handle, endpoint, $0.baseAddress, Int32($0.count), &transferred, UInt32(clamping: max(1, timeoutMilliseconds)))
         }
+        return (status, Int(min(max(transferred, 0), Int32(clamping: buffer.count))))
+    }
+
+    /// Writes all of `bytes` to the bulk OUT `endpoint`.
+    public func bulkWrite(endpoint: UInt8, _ bytes: [UInt8], timeoutMilliseconds: Int) throws(USBError) {
+        var buffer = bytes
+        let (status, transferred) = transfer(endpoint: endpoint, &buffer, timeoutMilliseconds: timeoutMilliseconds)
         guard status == 0 else { throw library.error("libusb_bulk_transfer", status) }
-        guard Int(transferred) == bytes.count else {
+        guard transferred == bytes.count else {
             throw USBError.call(function: "libusb_bulk_transfer", code: -1, name: "short write (\(transferred) of \(bytes.count) bytes)")
         }
     }
@@ -232,15 +248,11 @@ public final class USBDeviceHandle {
     /// non-zero count.
     public func bulkRead(endpoint: UInt8, maxLength: Int, timeoutMilliseconds: Int) throws(USBError) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: maxLength)
-        var transferred: Int32 = 0
-        let status = buffer.withUnsafeMutableBufferPointer {
-            library.bulkTransfer(
-                handle, endpoint, $0.baseAddress, Int32($0.count), &transferred, UInt32(clamping: max(1, timeoutMilliseconds)))
-        }
+        let (status, transferred) = transfer(endpoint: endpoint, &buffer, timeoutMilliseconds: timeoutMilliseconds)
         let timedOut: Int32 = -7
         guard status == 0 || (status == timedOut && transferred > 0) else {
             throw library.error("libusb_bulk_transfer", status)
         }
-        return Array(buffer.prefix(Int(min(max(transferred, 0), Int32(clamping: buffer.count)))))
+        return Array(buffer.prefix(transferred))
     }
 }

@@ -19,7 +19,7 @@ public enum CCIDKeyFinder {
         do { context = try USBContext() } catch { throw .usb(error) }
         let devices: [USBDevice]
         do { devices = try context.devices(vendorID: YubicoProduct.vendorID) } catch { throw .usb(error) }
-        let withCCID = devices.filter { $0.interfaces.contains { $0.interfaceClass == USBInterface.smartCardClass } }
+        let withCCID = devices.filter { $0.smartCardInterface != nil }
         guard !withCCID.isEmpty else {
             if let first = devices.first {
                 throw .noCCIDInterface(YubicoProduct.name(first.productID))
@@ -45,7 +45,9 @@ public enum CCIDKeyFinder {
         switch found.count {
         case 1: return found[0]
         case 0:
-            if let first = failures.first(where: { $0 != .session(.noOATHApplet) }) ?? failures.first { throw first }
+            // As over PC/SC: a failure that says more than "no applet here"
+            // (busy, no access, a key answering nonsense) is the one to show.
+            if let telling = failures.first(where: { !$0.meansNoKeyHere }) { throw telling }
             throw .noOATHKey(readers: candidates.map(name(of:)))
         default: throw .severalKeys(found.map(\.reader))
         }
@@ -54,14 +56,13 @@ public enum CCIDKeyFinder {
     /// `USB 001/004 YubiKey 4/5 OTP+FIDO+CCID`: what `--reader` matches and
     /// messages name.
     public static func name(of device: USBDevice) -> String {
-        let node = device.nodePath.split(separator: "/")
-        return "USB \(node[node.count - 2])/\(node[node.count - 1]) \(YubicoProduct.name(device.productID))"
+        "USB \(device.busAddress) \(YubicoProduct.name(device.productID))"
     }
 
     static func open(
         _ device: USBDevice, context: USBContext, isCancelled: @escaping @Sendable () -> Bool
     ) throws(KeyAccessError) -> FoundKey {
-        guard let interface = device.interfaces.first(where: { $0.interfaceClass == USBInterface.smartCardClass }),
+        guard let interface = device.smartCardInterface,
             let bulkIn = interface.bulkEndpoint(in: true), let bulkOut = interface.bulkEndpoint(in: false)
         else { throw .noCCIDInterface(YubicoProduct.name(device.productID)) }
         let handle: USBDeviceHandle
@@ -87,10 +88,12 @@ public enum CCIDKeyFinder {
 /// The CCID class descriptor that follows a smart-card interface
 /// descriptor (CCID 1.1 §5.1): 0x36 bytes, type 0x21.
 enum CCIDClassDescriptor {
-    /// dwMaxCCIDMessageLength (offset 44, little-endian), or 271 (a short
-    /// APDU and its header, the least a CCID reader accepts) when the
-    /// descriptor is missing or odd. YubiKey 4/5 say 3072, the NEO 1400.
+    /// dwMaxCCIDMessageLength (offset 44, little-endian), or the least CCID
+    /// allows (271: a short APDU and its header) when the descriptor is
+    /// missing or gives a value outside what CCID allows. YubiKey 4/5 say
+    /// 3072, the NEO 1400.
     static func maxMessageLength(in extra: [UInt8]) -> Int {
+        let fallback = CCIDCard.allowedMaxMessageLengths.lowerBound
         var offset = 0
         while offset + 2 <= extra.count {
             let length = Int(extra[offset])
@@ -98,11 +101,11 @@ enum CCIDClassDescriptor {
             if extra[offset + 1] == 0x21, length >= 48 {
                 let bytes = extra[(offset + 44)..<(offset + 48)]
                 let value = bytes.reversed().reduce(0) { $0 << 8 | Int($1) }
-                return (271...65_546).contains(value) ? value : 271
+                return CCIDCard.allowedMaxMessageLengths.contains(value) ? value : fallback
             }
             offset += length
         }
-        return 271
+        return fallback
     }
 }
 

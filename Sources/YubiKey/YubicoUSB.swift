@@ -93,7 +93,7 @@ public enum USBKeys {
         }.map { device in
             var access: Result<Void, USBError> = .success(())
             var claim: Result<Void, USBError>?
-            let ccid = device.interfaces.first { $0.interfaceClass == USBInterface.smartCardClass }
+            let ccid = device.smartCardInterface
             do throws(USBError) {
                 let handle = try context.open(device)
                 defer { handle.close() }

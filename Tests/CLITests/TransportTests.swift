@@ -3,18 +3,17 @@ import Testing
 
 /// `--transport` and LATCHKEY_TRANSPORT as a user meets them on a machine
 /// without pcscd (its socket moved where nothing listens) and, on CI,
-/// without any USB device. With a Yubico device on USB these tests say
-/// nothing (they are about the machine without one).
+/// without any USB device. With a Yubico device on USB the tests about the
+/// machine without one are reported as skipped.
 @Suite("Transport choice without pcscd")
 struct TransportTests {
     static let noPCSCD = ["PCSCLITE_CSOCK_NAME": "/nonexistent/latchkey-test-pcscd.comm"]
 
     static var noYubicoOnUSB: Bool { !DoctorTests.yubicoOnUSB }
 
-    @Test("--transport ccid with no YubiKey on USB: exit 11, one line naming lsusb")
+    @Test("--transport ccid with no YubiKey on USB: exit 11, one line naming lsusb", .enabled(if: noYubicoOnUSB, "a Yubico device is on this machine's USB"))
     func ccidWithoutKey() throws {
         try requireBinary()
-        guard Self.noYubicoOnUSB else { return }
         let home = try TestHome()
         let result = try home.run(["code", "alice", "--yubikey", "--transport", "ccid"], environment: Self.noPCSCD)
         #expect(result.status == 11, "\(result)")
@@ -23,10 +22,11 @@ struct TransportTests {
         #expect(viaEnvironment.status == 11 && viaEnvironment.stderr == result.stderr, "\(viaEnvironment)")
     }
 
-    @Test("auto without pcscd and without a USB key reports pcscd (the usual fix); --transport pcsc the same")
+    @Test(
+        "auto without pcscd and without a USB key reports pcscd (the usual fix); --transport pcsc the same",
+        .enabled(if: noYubicoOnUSB, "a Yubico device is on this machine's USB"))
     func autoFallsBackThenReportsPCSCD() throws {
         try requireBinary()
-        guard Self.noYubicoOnUSB else { return }
         let home = try TestHome()
         for extra in [[], ["--transport", "auto"], ["--transport", "pcsc"]] {
             let result = try home.run(["code", "alice", "--yubikey"] + extra, environment: Self.noPCSCD)

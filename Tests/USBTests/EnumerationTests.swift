@@ -1,45 +1,18 @@
+import TestSupport
 import Testing
 
 @testable import USB
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// libusb through latchkey's dlopen table, against what the kernel shows in
 /// sysfs. On a machine without USB devices (CI) both are empty, and the
 /// result must be an empty list, not an error.
 @Suite("USB enumeration")
 struct EnumerationTests {
-    /// (bus, address, vendor, product) of every device in
-    /// /sys/bus/usb/devices, read the way the kernel writes them.
-    static func sysfsDevices() -> Set<String> {
-        let root = "/sys/bus/usb/devices"
-        guard let directory = opendir(root) else { return [] }
-        defer { closedir(directory) }
-        var found: Set<String> = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            func read(_ attribute: String) -> String? {
-                guard let file = fopen("\(root)/\(name)/\(attribute)", "r") else { return nil }
-                defer { fclose(file) }
-                var buffer = [CChar](repeating: 0, count: 64)
-                guard fgets(&buffer, 64, file) != nil else { return nil }
-                return String(decoding: buffer.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            }
-            guard let bus = read("busnum").flatMap(Int.init), let address = read("devnum").flatMap(Int.init),
-                let vendor = read("idVendor"), let product = read("idProduct")
-            else { continue }
-            found.insert("\(bus)/\(address) \(vendor):\(product)")
-        }
-        return found
-    }
-
     @Test("libusb lists exactly the devices sysfs has (none on a machine without USB)")
     func matchesSysfs() throws {
         let context = try USBContext()
         let listed = Set(try context.devices().map { "\($0.bus)/\($0.address) \($0.idText)" })
-        #expect(listed == Self.sysfsDevices())
+        #expect(listed == sysfsUSBDevices())
     }
 
     @Test("Asking for Yubico's vendor id gives only Yubico devices, an empty list when there are none")
@@ -47,7 +20,7 @@ struct EnumerationTests {
         let context = try USBContext()
         let yubico = try context.devices(vendorID: 0x1050)
         #expect(yubico.allSatisfy { $0.vendorID == 0x1050 })
-        #expect(yubico.count == Self.sysfsDevices().filter { $0.contains(" 1050:") }.count)
+        #expect(yubico.count == sysfsUSBDevices().filter { $0.contains(" 1050:") }.count)
     }
 
     @Test("Two contexts at once each work (one per command, but tests run in parallel)")

@@ -158,10 +158,19 @@ struct CCIDOverUSBTests {
         #expect(add.status == 0, "\(add)")
         let before = unixTime()
         let code = try await bench.latchkey(
-            ["code", "carol", "--yubikey", "--transport", "ccid"], fixture: ["--touch-delay", "2", "--time-extension", "300"])
+            ["code", "carol", "--yubikey", "--transport", "ccid"],
+            fixture: ["--touch-delay", "2", "--time-extension", "300", "--verbose"])
         let after = unixTime()
         #expect(code.status == 0, "\(code)")
         #expect(code.stderr.contains("Touch your YubiKey"), "\(code)")
+        // The key asked for more time (a DataBlock with bStatus 0x80) while
+        // it waited, and latchkey kept waiting through those frames.
+        let extensions = code.stderr.split(separator: "\n").filter { line in
+            guard let frame = line.components(separatedBy: "key -> host: ").dropFirst().first else { return false }
+            let bytes = frame.split(separator: " ")
+            return bytes.count == 10 && bytes[0] == "80" && bytes[7] == "80"
+        }
+        #expect(extensions.count >= 3, "2 s at one frame per 300 ms: \(code.stderr)")
         let expected = try await oathtoolCodes(base32: secret, at: [before, after])
         #expect(expected.contains(code.stdout.trimmingCharacters(in: .newlines)), "\(code)")
 

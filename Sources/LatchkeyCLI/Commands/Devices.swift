@@ -133,11 +133,9 @@ struct USBDeviceReport: Encodable {
     var problem: String?
 
     init(_ report: USBKeyReport) {
-        let node = report.device.nodePath
-        self.node = node
-        let parts = node.split(separator: "/")
-        bus = String(parts[parts.count - 2])
-        address = String(parts[parts.count - 1])
+        node = report.device.nodePath
+        bus = USBDevice.threeDigits(report.device.bus)
+        address = USBDevice.threeDigits(report.device.address)
         id = report.device.idText
         model = report.model
         interfaces = report.interfaces.map(\.rawValue)
