@@ -41,6 +41,8 @@ public struct CredentialBroker {
     /// Notes for the person (stderr): discovered devices, waits.
     public var note: (String) -> Void = { _ in }
     public var retryDelay: Duration = .seconds(1)
+    /// The cache notes already given: a reason to ignore the cache is said once.
+    private let saidAboutCache = SaidOnce()
 
     public init(
         cache: SessionCache, transport: any HTTPTransport, codes: any MFACodeSource, keys: any LongTermKeyStore,
@@ -68,7 +70,9 @@ public struct CredentialBroker {
             return try CredentialProcessRunner(environment: environment).run(command, profile: profile)
         case .sessionToken, .assumeRole:
             guard let key = plan.cacheKey(for: step) else { preconditionFailure("STS steps have cache keys") }
-            if !refresh, let session = cache.fresh(key, now: Int64(now())) { return session }
+            if !refresh, let session = cache.fresh(key, now: Int64(now()), note: { saidAboutCache.say($0, through: note) }) {
+                return session
+            }
             return try cache.withLock(key) {
                 // Another process may have filled the entry while this one waited.
                 if !refresh, let session = cache.fresh(key, now: Int64(now())) { return session }
@@ -197,6 +201,16 @@ public struct CredentialBroker {
 
     private func sts(_ credentials: AWSCredentials, _ plan: CredentialPlan) -> STSClient {
         STSClient(credentials: credentials, endpoint: plan.sts, transport: transport, retryDelay: retryDelay)
+    }
+}
+
+/// Remembers what was said, so a warning that every cache read would repeat
+/// reaches the person once.
+private final class SaidOnce {
+    private var said: Set<String> = []
+
+    func say(_ text: String, through note: (String) -> Void) {
+        if said.insert(text).inserted { note(text) }
     }
 }
 

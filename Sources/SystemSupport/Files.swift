@@ -20,22 +20,98 @@ public enum PrivateFiles {
     /// Refuses to follow a symbolic link at the last path component (unless
     /// `followLinks`) and refuses anything that is not a regular file or larger than `limit`.
     public static func read(_ path: String, limit: Int = defaultReadLimit, followLinks: Bool = false) throws(SystemError) -> [UInt8]? {
+        guard let (fd, _) = try openRegularFile(path, limit: limit, followLinks: followLinks) else { return nil }
+        defer { close(fd) }
+        return try readAll(fd: fd, limit: limit, path: path)
+    }
+
+    /// What ``readIfTrusted(_:limit:)`` found.
+    public enum TrustedRead: Equatable {
+        case missing
+        /// The file is there, but someone else may have put it there or changed it.
+        case untrusted(TrustProblem)
+        case contents([UInt8])
+    }
+
+    /// Why a file or directory cannot be trusted to hold this user's private data.
+    public enum TrustProblem: Equatable, Sendable, CustomStringConvertible {
+        case symbolicLink
+        case notADirectory
+        case otherOwner(uid: UInt32, user: UInt32)
+        case writableByOthers(mode: UInt32)
+
+        public var description: String {
+            switch self {
+            case .symbolicLink: "it is a symbolic link"
+            case .notADirectory: "it is not a directory"
+            case .otherOwner(let uid, let user): "it belongs to uid \(uid), not to this user (uid \(user))"
+            case .writableByOthers(let mode): "group or others may write to it (mode \(String(mode, radix: 8)))"
+            }
+        }
+    }
+
+    /// Like ``read(_:limit:followLinks:)``, for files another user must not
+    /// be able to plant: a symbolic link, a file of another owner, or one
+    /// that group or others may write is not read. Costs no more system
+    /// calls than ``read(_:limit:followLinks:)`` (the checks use its `fstat`)
+    /// but `geteuid`.
+    public static func readIfTrusted(_ path: String, limit: Int = defaultReadLimit) throws(SystemError) -> TrustedRead {
+        let opened: (Int32, stat)?
+        do throws(SystemError) {
+            opened = try openRegularFile(path, limit: limit, followLinks: false)
+        } catch where error.errno == .loop {
+            return .untrusted(.symbolicLink)
+        }
+        guard let (fd, info) = opened else { return .missing }
+        defer { close(fd) }
+        if let problem = trustProblem(owner: info.st_uid, mode: info.st_mode) { return .untrusted(problem) }
+        return .contents(try readAll(fd: fd, limit: limit, path: path))
+    }
+
+    /// Why a directory cannot be trusted to hold this user's private files,
+    /// or `nil` when it can or does not exist. One `lstat`.
+    public static func directoryTrustProblem(_ path: String) -> TrustProblem? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR: return trustProblem(owner: info.st_uid, mode: info.st_mode)
+        case S_IFLNK: return .symbolicLink
+        default: return .notADirectory
+        }
+    }
+
+    /// Another owner than this process's effective user, or write access for
+    /// group or others: either lets someone else put contents there.
+    public static func trustProblem(owner: uid_t, mode: mode_t) -> TrustProblem? {
+        let user = geteuid()
+        if owner != user { return .otherOwner(uid: owner, user: user) }
+        if mode & 0o022 != 0 { return .writableByOthers(mode: mode & 0o7777) }
+        return nil
+    }
+
+    /// Opens a regular file for reading and `fstat`s it; `nil` when it does
+    /// not exist.
+    private static func openRegularFile(_ path: String, limit: Int, followLinks: Bool) throws(SystemError) -> (Int32, stat)? {
         let fd = open(path, O_RDONLY | O_CLOEXEC | (followLinks ? 0 : O_NOFOLLOW))
         if fd < 0 {
             let err = Errno.current
             if err == .noEntry { return nil }
             throw SystemError("cannot open", path: path, errno: err)
         }
-        defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw SystemError("cannot stat", path: path) }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw SystemError("not a regular file:", path: path, errno: Errno(rawValue: EINVAL))
+        var failure: SystemError?
+        if fstat(fd, &info) != 0 {
+            failure = SystemError("cannot stat", path: path)
+        } else if (info.st_mode & S_IFMT) != S_IFREG {
+            failure = SystemError("not a regular file:", path: path, errno: Errno(rawValue: EINVAL))
+        } else if Int(info.st_size) > limit {
+            failure = SystemError("file too large:", path: path, errno: Errno(rawValue: EFBIG))
         }
-        guard Int(info.st_size) <= limit else {
-            throw SystemError("file too large:", path: path, errno: Errno(rawValue: EFBIG))
+        if let failure {
+            close(fd)
+            throw failure
         }
-        return try readAll(fd: fd, limit: limit, path: path)
+        return (fd, info)
     }
 
     /// Reads a descriptor to its end, failing when more than `limit` bytes arrive.

@@ -141,6 +141,22 @@ struct CredentialBrokerTests {
         #expect(bench.codes.waits.isEmpty)
     }
 
+    @Test("A fresh session file of another owner is not served: STS is asked anew, and the note says why once")
+    func plantedSessionIgnored() throws {
+        let bench = try BrokerBench()
+        let (plan, first) = try openDev(bench)
+        let path = bench.cache.path(for: try #require(plan.cacheKey))
+        #expect(chown(path, nobodyUID, nobodyUID) == 0)
+        answerSession(bench, "ASIASESSION2")
+        bench.clock.now += 30
+        let second = try bench.credentials(plan)
+        #expect(second != first && second.credentials.accessKeyID == "ASIASESSION2")
+        #expect(bench.sts.actions == ["GetSessionToken", "GetSessionToken"])
+        #expect(bench.notes == ["latchkey: ignoring the cached session \(path): it belongs to uid \(nobodyUID), not to this user (uid 0)\n"])
+        // The new session replaced the planted file, and is this user's.
+        #expect(bench.cache.read(try #require(plan.cacheKey)) == second)
+    }
+
     @Test("refresh: a new GetSessionToken even with a fresh session, its code from the next step")
     func refresh() throws {
         let bench = try BrokerBench()
