@@ -82,13 +82,13 @@ public struct SessionCache: Sendable {
 
     /// Removes every cached session (lock files stay: they hold nothing).
     /// Returns how many sessions were removed.
+    ///
+    /// Only regular files named as ``CacheKey/fileName`` names them go; a
+    /// sessions directory that is a symbolic link or another user's is
+    /// refused (``PrivateFiles/removeFiles(in:where:)``).
     @discardableResult
     public func removeAll() throws(SystemError) -> Int {
-        var removed = 0
-        for name in try PrivateFiles.directoryEntries(sessionsDirectory) where !name.hasSuffix(".lock") && !name.hasPrefix(".") {
-            if try PrivateFiles.remove(sessionsDirectory + "/" + name) { removed += 1 }
-        }
-        return removed
+        try PrivateFiles.removeFiles(in: sessionsDirectory, where: CacheKey.isFileName)
     }
 
     /// Runs `body` holding the exclusive lock for `key`, waiting up to

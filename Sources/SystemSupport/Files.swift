@@ -213,8 +213,62 @@ public enum PrivateFiles {
             throw SystemError("cannot list", path: path)
         }
         defer { closedir(directory) }
+        return entryNames(directory)
+    }
+
+    /// Removes the regular files in `directory` whose names `shouldRemove`
+    /// accepts, and returns how many went; nothing when the directory does
+    /// not exist.
+    ///
+    /// The directory is opened with `O_NOFOLLOW` and must belong to this
+    /// user: a symbolic link or another's directory is refused, so the files
+    /// removed are never someone else's. Entries are removed relative to the
+    /// opened directory (`unlinkat`), so it cannot be swapped in between.
+    public static func removeFiles(in directory: String, where shouldRemove: (String) -> Bool) throws(SystemError) -> Int {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 {
+            let err = Errno.current
+            if err == .noEntry { return 0 }
+            if err == .loop || err.rawValue == ENOTDIR {
+                let problem = directoryTrustProblem(directory) ?? .notADirectory
+                throw SystemError("will not remove files in", path: directory, errno: err, detail: problem.description)
+            }
+            throw SystemError("cannot open", path: directory, errno: err)
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw SystemError("cannot stat", path: directory) }
+        if info.st_uid != geteuid() {
+            let problem = TrustProblem.otherOwner(uid: info.st_uid, user: geteuid())
+            throw SystemError("will not remove files in", path: directory, errno: .notPermitted, detail: problem.description)
+        }
+        var removed = 0
+        for name in try directoryEntries(fd: fd, path: directory) where shouldRemove(name) {
+            var entry = stat()
+            guard fstatat(fd, name, &entry, AT_SYMLINK_NOFOLLOW) == 0, (entry.st_mode & S_IFMT) == S_IFREG else { continue }
+            if unlinkat(fd, name, 0) == 0 {
+                removed += 1
+            } else if Errno.current != .noEntry {
+                throw SystemError("cannot remove", path: directory + "/" + name)
+            }
+        }
+        return removed
+    }
+
+    private static func directoryEntries(fd: Int32, path: String) throws(SystemError) -> [String] {
+        let copy = dup(fd)
+        guard copy >= 0, let stream = fdopendir(copy) else {
+            let failure = SystemError("cannot list", path: path)
+            if copy >= 0 { close(copy) }
+            throw failure
+        }
+        defer { closedir(stream) }
+        return entryNames(stream)
+    }
+
+    private static func entryNames(_ stream: OpaquePointer) -> [String] {
         var names: [String] = []
-        while let entry = readdir(directory) {
+        while let entry = readdir(stream) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
