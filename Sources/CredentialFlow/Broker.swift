@@ -179,12 +179,15 @@ public struct CredentialBroker {
     private func mfaCode(for mfa: MFAUse, serial: String) throws -> String {
         if codes.makesCodes(for: mfa) {
             // The code must be for the very step reserved. A wait that ran
-            // past that step (a suspended laptop) reserves again.
+            // past that step (a suspended laptop) reserves again, and so does
+            // one that ended because the current and next steps were both
+            // taken. No wait is longer than one period.
             for _ in 0..<3 {
                 let reservation = try spentCodes.reserveStep(serial: serial, now: now())
-                if reservation.waitSeconds > 0 { codes.wait(seconds: reservation.waitSeconds, serial: serial) }
+                let wait = min(reservation.waitSeconds, reservation.period)
+                if wait > 0 { codes.wait(seconds: wait, serial: serial) }
                 let time = now()
-                guard time / reservation.period == reservation.step else { continue }
+                guard reservation.isReserved, time / reservation.period == reservation.step else { continue }
                 return try codes.code(for: mfa, serial: serial, at: time)
             }
             throw CredentialFlowError.clockUnsteady

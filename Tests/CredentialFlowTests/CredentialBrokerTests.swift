@@ -1,7 +1,7 @@
 import AWSSigning
 import Foundation
 import STS
-import SessionCache
+@testable import SessionCache
 import SystemSupport
 import TestSupport
 import Testing
@@ -436,6 +436,23 @@ struct CredentialBrokerTests {
     }
 
     // MARK: - Time steps
+
+    @Test("A far-future step in the ledger does not stall the broker; with this step and the next spent it waits one period at most")
+    func poisonedLedgerBounded() throws {
+        let bench = try BrokerBench()
+        let plan = try plan("dev")
+        try PrivateFiles.ensurePrivateDirectory(bench.cache.directory)
+        let id = SpentCodes.hash(aliceSerial)
+        let step = BrokerBench.start / 30
+        try writeBytes(
+            SpentCodes(cache: bench.cache).path,
+            Array("step \(id) 99999999999 \(BrokerBench.start)\nstep \(id) \(step) \(BrokerBench.start)\nstep \(id) \(step + 1) \(BrokerBench.start)\n".utf8))
+        answerSession(bench)
+        _ = try bench.credentials(plan)
+        // 15 s to the next step (taken, so nothing reserved), then 30 s to the one after.
+        #expect(bench.codes.waits == [15, 30])
+        #expect(bench.codes.madeAt == [BrokerBench.stepStart + 60])
+    }
 
     @Test("A code is made for the step it reserved, even when the wait for that step overran")
     func codeMatchesReservedStep() throws {
