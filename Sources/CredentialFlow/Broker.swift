@@ -73,7 +73,7 @@ public struct CredentialBroker {
             if !refresh, let session = cache.fresh(key, now: Int64(now()), note: { saidAboutCache.say($0, through: note) }) {
                 return session
             }
-            return try cache.withLock(key) {
+            return try cache.withLock(key, purpose: Self.lockPurpose(step)) {
                 // Another process may have filled the entry while this one waited.
                 if !refresh, let session = cache.fresh(key, now: Int64(now())) { return session }
                 let session = try call(step, plan)
@@ -128,6 +128,21 @@ public struct CredentialBroker {
 
         case .longTerm, .process:
             return try obtain(step, plan)
+        }
+    }
+
+    /// What the holder of a cache entry's lock waits for, in the lock file
+    /// for the message of a caller that gives up waiting.
+    static func lockPurpose(_ step: CredentialStep) -> String {
+        switch step {
+        case .sessionToken(_, let mfa, _):
+            "latchkey waiting for an MFA code (a touch, a typed code or the vault's passphrase) from profile '\(mfa.profile)', then STS"
+        case .assumeRole(_, let role, let mfa?):
+            "latchkey waiting for an MFA code from profile '\(mfa.profile)', then STS AssumeRole \(role.roleARN)"
+        case .assumeRole(_, let role, nil):
+            "latchkey waiting for STS AssumeRole \(role.roleARN)"
+        case .longTerm, .process:
+            "latchkey waiting for STS"
         }
     }
 

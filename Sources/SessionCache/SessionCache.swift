@@ -92,10 +92,14 @@ public struct SessionCache: Sendable {
     }
 
     /// Runs `body` holding the exclusive lock for `key`, waiting up to
-    /// `timeoutSeconds` for another process to let go.
-    public func withLock<T>(_ key: CacheKey, timeoutSeconds: Double = Self.lockTimeout, _ body: () throws -> T) throws -> T {
+    /// `timeoutSeconds` for another process to let go. `purpose` (what the
+    /// holder will wait for) is kept in the lock file for a waiter's message.
+    public func withLock<T>(
+        _ key: CacheKey, timeoutSeconds: Double = Self.lockTimeout, purpose: String? = nil, _ body: () throws -> T
+    ) throws -> T {
+        try requireOwnDirectory(sessionsDirectory)
         try PrivateFiles.ensurePrivateDirectory(sessionsDirectory)
-        let lock = try FileLock(exclusive: path(for: key) + ".lock", timeoutSeconds: timeoutSeconds)
+        let lock = try FileLock(exclusive: path(for: key) + ".lock", timeoutSeconds: timeoutSeconds, purpose: purpose)
         return try withExtendedLifetime(lock) { try body() }
     }
 

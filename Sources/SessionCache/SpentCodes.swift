@@ -89,7 +89,7 @@ public struct SpentCodes: Sendable {
     private func withLedger<T>(now: UInt64, _ body: (inout [Entry]) throws(SystemError) -> T) throws(SystemError) -> T {
         let directory = PrivateFiles.parentDirectory(of: path)
         try PrivateFiles.ensurePrivateDirectory(directory)
-        let lock = try FileLock(exclusive: path + ".lock", timeoutSeconds: 30)
+        let lock = try FileLock(exclusive: path + ".lock", timeoutSeconds: 30, purpose: "latchkey recording a spent MFA code")
         defer { withExtendedLifetime(lock) {} }
         var entries = Self.parse((try? PrivateFiles.read(path, limit: 1 << 20)) ?? nil)
         // Stale entries go before `body` sees them, and so do entries from

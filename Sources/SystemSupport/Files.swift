@@ -332,7 +332,11 @@ public final class FileLock {
     /// Like ``init(exclusive:)``, but gives up after `timeoutSeconds` with
     /// `ETIMEDOUT` (polling every 20 ms, so a waiter never hangs forever
     /// behind a stuck holder).
-    public init(exclusive path: String, timeoutSeconds: Double) throws(SystemError) {
+    ///
+    /// With a `purpose`, the holder writes `PID PURPOSE` into the lock file
+    /// while it holds the lock (and empties it on release), and a waiter that
+    /// gives up names them: "process 4242 holds it (waiting for …)".
+    public init(exclusive path: String, timeoutSeconds: Double, purpose: String? = nil) throws(SystemError) {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw SystemError("cannot open lock", path: path) }
         var waited = 0.0
@@ -343,17 +347,46 @@ public final class FileLock {
                 throw SystemError("cannot lock", path: path, errno: failure)
             }
             guard waited < timeoutSeconds else {
+                let holder = Self.holder(fd: fd)
                 close(fd)
-                throw SystemError("gave up waiting for the lock", path: path, errno: Errno(rawValue: ETIMEDOUT))
+                throw SystemError(
+                    "gave up after \(Self.secondsText(timeoutSeconds)) waiting for the lock", path: path,
+                    errno: Errno(rawValue: ETIMEDOUT), detail: holder)
             }
             usleep(20_000)
             waited += 0.02
         }
         self.fd = fd
         self.path = path
+        if let purpose {
+            // Best effort: the note only helps a waiter explain the wait.
+            let note = Array("\(getpid()) \(purpose)\n".utf8)
+            if ftruncate(fd, 0) == 0 { _ = note.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
+            wroteNote = true
+        }
+    }
+
+    private var wroteNote = false
+
+    /// Who holds the lock, from the `PID PURPOSE` line its holder wrote.
+    private static func holder(fd: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        let line = String(decoding: buffer.prefix(max(count, 0)).prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+        let parts = line.split(separator: " ", maxSplits: 1)
+        // A process that has gone cannot hold a flock: the line is stale.
+        guard parts.count == 2, let pid = pid_t(parts[0]), pid > 0, kill(pid, 0) == 0 || Errno.current == .notPermitted else {
+            return "another process holds it"
+        }
+        return "process \(pid) holds it (\(parts[1]))"
+    }
+
+    private static func secondsText(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
     }
 
     deinit {
+        if wroteNote { _ = ftruncate(fd, 0) }
         _ = flock(fd, LOCK_UN)
         close(fd)
     }

@@ -169,6 +169,25 @@ struct SessionCacheTests {
         }
     }
 
+    @Test("A caller that gives up on a key's lock names the holder's pid and what it waits for; released, the lock file is empty")
+    func lockNamesHolder() throws {
+        let temporary = try TemporaryDirectory("cache")
+        let cache = SessionCache(directory: temporary.path)
+        let lockFile = cache.path(for: Self.key) + ".lock"
+        let (written, error) = try cache.withLock(Self.key, purpose: "latchkey waiting for a touch") {
+            let written = try readBytes(lockFile)
+            let error = #expect(throws: SystemError.self) {
+                try cache.withLock(Self.key, timeoutSeconds: 0.1) { Issue.record("the lock was taken twice") }
+            }
+            return (written, error)
+        }
+        #expect(written == Array("\(getpid()) latchkey waiting for a touch\n".utf8))
+        #expect(
+            error?.description
+                == "gave up after 0.1 s waiting for the lock \(lockFile): process \(getpid()) holds it (latchkey waiting for a touch)")
+        #expect(try readBytes(lockFile).isEmpty)
+    }
+
     /// How many threads are inside a lock at once, and the most there ever were.
     final class Occupancy: Sendable {
         private let counts = Mutex((inside: 0, most: 0, failures: 0))
