@@ -77,7 +77,13 @@ public struct CredentialBroker {
                 // Another process may have filled the entry while this one waited.
                 if !refresh, let session = cache.fresh(key, now: Int64(now())) { return session }
                 let session = try call(step, plan)
-                try cache.write(session, for: key)
+                // The code is spent and STS has answered: a cache that cannot
+                // be written (a full disk) must not cost the caller the session.
+                do {
+                    try cache.write(session, for: key)
+                } catch {
+                    note("latchkey: the new session could not be cached (\(error)); the next call will need a new MFA code\n")
+                }
                 return session
             }
         }
