@@ -107,6 +107,22 @@ struct SetupTests {
         ])
     }
 
+    @Test("The rule's comment and udev/README.md say that mode 0660 reaches the OTP and FIDO interfaces, and prefer uaccess alone for desktops")
+    func ruleDocumentsWholeDeviceAccess() throws {
+        let rule = try RepositoryRules.udevTemplate()
+        let comment = rule.split(separator: "\n").filter { $0.hasPrefix("#") }.map { $0.dropFirst(2) }.joined(separator: " ")
+        #expect(comment.contains("mode 0660 on that node reaches the OTP and FIDO interfaces too"), "\(comment)")
+        #expect(comment.contains("prefer uaccess alone"), "\(comment)")
+        let readme = try String(contentsOf: RepositoryRules.directory.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains("it reaches the\nkey's OTP and FIDO interfaces too"))
+        #expect(readme.contains("Desktop users: prefer `uaccess` alone."))
+        // The recipe in the README leaves every product line with uaccess and without group or mode.
+        let uaccessOnly = rule.replacingOccurrences(of: ", GROUP=\"@LATCHKEY_GROUP@\", MODE=\"0660\"", with: "")
+        let lines = uaccessOnly.split(separator: "\n").filter { $0.hasPrefix("SUBSYSTEM") }
+        #expect(lines.count == RepositoryRules.ccidProducts.count)
+        #expect(lines.allSatisfy { $0.hasSuffix("TAG+=\"uaccess\"") }, "\(lines)")
+    }
+
     @Test("The line checker used above rejects malformed rule lines (it can fail)")
     func ruleLineCheckerCanFail() {
         for line in ["SUBSYSTEM==usb", "ATTR{idVendor}==\"1050\" TAG+=\"uaccess\"", "GARBAGE", "KEY==\"a\",, MODE=\"0660\""] {

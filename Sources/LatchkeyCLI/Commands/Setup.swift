@@ -22,7 +22,10 @@ struct Setup: ParsableCommand {
             Writes two files (0644, missing directories 0755), the group's name filled in:
               DIR/etc/udev/rules.d/70-latchkey-yubikey.rules
                   YubiKeys with CCID: uaccess for the desktop user, and the group
-                  (mode 0660) for SSH sessions, cron jobs and services
+                  (mode 0660) for SSH sessions, cron jobs and services. The mode is
+                  on the whole USB device: it reaches the OTP and FIDO interfaces
+                  too. Desktop-only machines are better off with uaccess alone
+                  (see udev/README.md).
               DIR/etc/polkit-1/rules.d/50-latchkey-pcscd.rules
                   pcscd's two polkit actions for the group
             On the running system (DIR is /) it then runs
