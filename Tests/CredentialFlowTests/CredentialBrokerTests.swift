@@ -454,6 +454,23 @@ struct CredentialBrokerTests {
         #expect(bench.codes.madeAt == [BrokerBench.stepStart + 60])
     }
 
+    @Test("A plain-http STS endpoint on another machine gets one warning however many calls go there; loopback gets none")
+    func cleartextEndpointWarning() throws {
+        for (url, warned) in [("http://10.1.2.3:4566", true), ("http://127.0.0.1:4566", false), ("http://localhost:4566", false)] {
+            let bench = try BrokerBench()
+            let config = teamConfig.replacingOccurrences(of: "region = eu-west-1", with: "region = eu-west-1\nendpoint_url = \(url)")
+            answerSession(bench)
+            answerRole(bench, "ASIAADMIN")
+            _ = try bench.credentials(try plan("admin", config: config))
+            #expect(bench.sts.actions == ["GetSessionToken", "AssumeRole"])
+            let warnings = bench.notes.filter { $0.contains("plain http") }
+            #expect(warnings.count == (warned ? 1 : 0), "\(url): \(bench.notes)")
+            if warned {
+                #expect(warnings.first == "latchkey: warning: the STS endpoint \(url)/ (profile admin endpoint_url) is plain http to another machine: MFA codes and sessions travel in clear\n")
+            }
+        }
+    }
+
     @Test("A code is made for the step it reserved, even when the wait for that step overran")
     func codeMatchesReservedStep() throws {
         let bench = try BrokerBench()
