@@ -103,6 +103,14 @@ struct ResolutionTests {
         }
     }
 
+    /// Expects `row`'s URL, signing region and source for `service`.
+    static func expect(_ service: AWSService, _ row: Row, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let endpoint = try resolve(service, row)
+        #expect(endpoint.url.description == row.url, sourceLocation: sourceLocation)
+        #expect(endpoint.signingRegion == row.signingRegion, sourceLocation: sourceLocation)
+        #expect(endpoint.source == row.source, sourceLocation: sourceLocation)
+    }
+
     static let stsRows: [Row] = [
         Row(
             profile: "plain", url: "https://sts.eu-west-1.amazonaws.com/", signingRegion: "eu-west-1", source: .regional
@@ -179,10 +187,7 @@ struct ResolutionTests {
         "STS endpoints: regional by default, legacy → global us-east-1, overrides in order, ignore switch",
         arguments: stsRows)
     func stsEndpoint(_ row: Row) throws {
-        let endpoint = try Self.resolve(.sts, row)
-        #expect(endpoint.url.description == row.url)
-        #expect(endpoint.signingRegion == row.signingRegion)
-        #expect(endpoint.source == row.source)
+        try Self.expect(.sts, row)
     }
 
     static let iamRows: [Row] = [
@@ -219,10 +224,7 @@ struct ResolutionTests {
 
     @Test("IAM endpoints: global us-east-1 by default, the same override order with _IAM and iam", arguments: iamRows)
     func iamEndpoint(_ row: Row) throws {
-        let endpoint = try Self.resolve(.iam, row)
-        #expect(endpoint.url.description == row.url)
-        #expect(endpoint.signingRegion == row.signingRegion)
-        #expect(endpoint.source == row.source)
+        try Self.expect(.iam, row)
     }
 
     static let fipsRows: [(AWSService, Row)] = [
@@ -252,10 +254,7 @@ struct ResolutionTests {
 
     @Test("use_fips_endpoint / AWS_USE_FIPS_ENDPOINT: sts-fips.REGION and iam-fips, GovCloud's own, a configured URL still wins", arguments: fipsRows)
     func fipsEndpoint(_ service: AWSService, _ row: Row) throws {
-        let endpoint = try Self.resolve(service, row)
-        #expect(endpoint.url.description == row.url)
-        #expect(endpoint.signingRegion == row.signingRegion)
-        #expect(endpoint.source == row.source)
+        try Self.expect(service, row)
     }
 
     @Test("Bad endpoint URLs, regions and sts_regional_endpoints values are errors naming their source")
