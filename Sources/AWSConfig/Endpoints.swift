@@ -40,6 +40,14 @@ public func resolveRegion(environment: Environment, profile: ConfigSection?) -> 
     return nil
 }
 
+/// The CA bundle (a PEM file) to verify TLS servers against:
+/// `AWS_CA_BUNDLE`, else the profile's `ca_bundle`; empty values are skipped.
+public func resolveCABundle(environment: Environment, profile: ConfigSection?) -> ResolvedSetting? {
+    if let value = environment.nonEmpty("AWS_CA_BUNDLE") { return ResolvedSetting(value: value, source: .environment("AWS_CA_BUNDLE")) }
+    if let profile, let value = profile.nonEmpty("ca_bundle") { return ResolvedSetting(value: value, source: .profile(profile.name)) }
+    return nil
+}
+
 /// A service endpoint: where to send requests and which region to sign for.
 public struct ServiceEndpoint: Sendable, Equatable, CustomStringConvertible {
     public enum Source: Sendable, Equatable, CustomStringConvertible {

@@ -182,7 +182,9 @@ public struct CredentialBroker {
         let userName = Self.userName(fromARN: identity.arn)
         do {
             warnIfCleartext("IAM", plan.iam)
-            devices = try IAMClient(credentials: credentials, endpoint: plan.iam, transport: transport, retryDelay: retryDelay)
+            devices = try IAMClient(
+                credentials: credentials, endpoint: plan.iam, transport: transport.trusting(caBundle: plan.caBundle),
+                retryDelay: retryDelay)
                 .allMFADevices(userName: userName)
         } catch {
             throw CredentialFlowError.aws(call: "ListMFADevices", error)
@@ -236,7 +238,8 @@ public struct CredentialBroker {
 
     private func sts(_ credentials: AWSCredentials, _ plan: CredentialPlan) -> STSClient {
         warnIfCleartext("STS", plan.sts)
-        return STSClient(credentials: credentials, endpoint: plan.sts, transport: transport, retryDelay: retryDelay)
+        return STSClient(
+            credentials: credentials, endpoint: plan.sts, transport: transport.trusting(caBundle: plan.caBundle), retryDelay: retryDelay)
     }
 }
 

@@ -471,6 +471,24 @@ struct CredentialBrokerTests {
         }
     }
 
+    @Test("ca_bundle (or AWS_CA_BUNDLE, which wins) is the CA bundle every STS and IAM client trusts")
+    func caBundle() throws {
+        for (environment, expected) in [([String: String](), "/etc/profile-ca.pem"), (["AWS_CA_BUNDLE": "/etc/env-ca.pem"], "/etc/env-ca.pem")] {
+            let bench = try BrokerBench()
+            let config = teamConfig.replacingOccurrences(of: "[profile admin]", with: "[profile admin]\nca_bundle = /etc/profile-ca.pem")
+            let plan = try resolvePlan("admin", config: config, credentials: devCredentials, environment: environment)
+            #expect(plan.caBundle == expected)
+            answerSession(bench)
+            answerRole(bench, "ASIAADMIN")
+            _ = try bench.credentials(plan)
+            #expect(bench.sts.trustedCABundles == [expected, expected])
+        }
+        let plain = try BrokerBench()
+        answerSession(plain)
+        _ = try plain.credentials(try plan("dev"))
+        #expect(plain.sts.trustedCABundles == [nil])
+    }
+
     @Test("A code is made for the step it reserved, even when the wait for that step overran")
     func codeMatchesReservedStep() throws {
         let bench = try BrokerBench()
