@@ -34,8 +34,8 @@ public struct CredentialBroker {
     public var codes: any MFACodeSource
     public var keys: any LongTermKeyStore
     public var environment: Environment
-    /// Seconds since the Unix epoch.
-    public var now: () -> UInt64
+    /// The one clock: TOTP steps, cache expiry, and the SigV4 dates of every call.
+    public var clock: any RequestClock
     /// Ignore cached sessions (still writes the new ones).
     public var refresh = false
     /// Notes for the person (stderr): discovered devices, waits.
@@ -44,7 +44,7 @@ public struct CredentialBroker {
 
     public init(
         cache: SessionCache, transport: any HTTPTransport, codes: any MFACodeSource, keys: any LongTermKeyStore,
-        environment: Environment, now: @escaping () -> UInt64
+        environment: Environment, clock: any RequestClock
     ) {
         self.cache = cache
         self.spentCodes = SpentCodes(cache: cache)
@@ -52,8 +52,11 @@ public struct CredentialBroker {
         self.codes = codes
         self.keys = keys
         self.environment = environment
-        self.now = now
+        self.clock = clock
     }
+
+    /// Seconds since the Unix epoch, from ``clock``.
+    func now() -> UInt64 { UInt64(max(0, clock.now().timeIntervalSince1970.rounded(.down))) }
 
     /// The profile's temporary credentials, cached or new.
     public func credentials(for plan: CredentialPlan) throws -> CachedSession {
@@ -146,7 +149,7 @@ public struct CredentialBroker {
         // explicitly anyway (moto, for one, needs it).
         let userName = Self.userName(fromARN: identity.arn)
         do {
-            devices = try IAMClient(credentials: credentials, endpoint: plan.iam, transport: transport, retryDelay: retryDelay)
+            devices = try IAMClient(credentials: credentials, endpoint: plan.iam, transport: transport, clock: clock, retryDelay: retryDelay)
                 .allMFADevices(userName: userName)
         } catch {
             throw CredentialFlowError.aws(call: "ListMFADevices", error)
@@ -164,9 +167,7 @@ public struct CredentialBroker {
     /// `arn:aws:iam::123456789012:user/division/alice` → `alice`; nil for
     /// root and for anything that is not an IAM user.
     public static func userName(fromARN arn: String) -> String? {
-        let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
-        guard parts.count == 6, parts[2] == "iam", parts[5].hasPrefix("user/") else { return nil }
-        return parts[5].split(separator: "/").last.map(String.init)
+        ARN(arn)?.iamName(ofType: "user")
     }
 
     /// A code AWS has not seen: latchkey-made codes use a time step no
@@ -196,7 +197,7 @@ public struct CredentialBroker {
     }
 
     private func sts(_ credentials: AWSCredentials, _ plan: CredentialPlan) -> STSClient {
-        STSClient(credentials: credentials, endpoint: plan.sts, transport: transport, retryDelay: retryDelay)
+        STSClient(credentials: credentials, endpoint: plan.sts, transport: transport, clock: clock, retryDelay: retryDelay)
     }
 }
 
