@@ -143,7 +143,7 @@ let package = Package(
         .testTarget(
             name: "LatchkeyCoreTests",
             dependencies: [
-                "LatchkeyCore", "TestWorld", "TestSupport", "OATH", "SealedStore", "YKOATH", "CredentialFlow", "SessionCache",
+                "LatchkeyCore", "TestWorld", "VirtualKey", "TestSupport", "OATH", "SealedStore", "YKOATH", "CredentialFlow", "SessionCache",
                 "AWSSigning", "STS", "SystemSupport",
             ]),
 
@@ -154,8 +154,8 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: [
-                "latchkey", "LatchkeyCLI", "LatchkeyCore", "TestWorld", "OATH", "TestSupport", "CredentialFlow", "SessionCache",
-                "AWSSigning",
+                "latchkey", "LatchkeyCLI", "LatchkeyCore", "TestWorld", "VirtualKey", "OATH", "YKOATH", "TestSupport", "CredentialFlow", "SessionCache",
+                "AWSSigning", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "YKOATHTests", dependencies: ["YKOATH", "SmartCard", "OATH"]),
         .testTarget(name: "CCIDTests", dependencies: ["CCID", "SmartCard", "YKOATH", "OATH"]),
