@@ -9,6 +9,11 @@
 ///     key =
 ///       sub_key = sub value         (an empty value opens a sub-property block)
 ///
+/// - A sub-property line whose name is invalid (`  in valid = value`) is kept
+///   as text, as the SDKs' shared parser tests require: the property's value
+///   is then the block's text, each line trimmed after a newline
+///   (`"\nin valid = value"`), and ``ConfigSection/subProperties(_:)`` still
+///   finds the valid lines in it.
 /// - Lines end in LF or CRLF. Blank and comment lines never end a property.
 /// - Section names and keys may use ASCII letters, digits and `- / . % @ _ : +`;
 ///   a section or key with any other character (a space) is ignored, not an
@@ -47,6 +52,11 @@ enum ConfigFileParser {
         /// Declared as `key =` with nothing after it: indented lines below are
         /// sub-properties rather than continuations.
         var opensBlock: Bool
+        /// The block so far: its valid sub-properties, its text (each line
+        /// after a newline), and whether a line had an invalid name.
+        var block: [String: String] = [:]
+        var blockText = ""
+        var blockHasInvalidName = false
     }
 
     static func parse(_ bytes: [UInt8], kind: FileKind, path: String) throws(SharedConfigError) -> Result {
@@ -84,18 +94,18 @@ enum ConfigFileParser {
                 property = nil
             } else if line.first == " " || line.first == "\t" {
                 guard let section = current else { throw fail(.propertyOutsideSection) }
-                guard let open = property else { throw fail(.continuationWithoutProperty) }
+                guard var open = property else { throw fail(.continuationWithoutProperty) }
                 if open.opensBlock {
-                    guard let equals = trimmed.firstIndex(of: "=") else { throw fail(.subPropertyMissingEquals) }
-                    let subKey = trim(trimmed[..<equals])
-                    guard !subKey.isEmpty else { throw fail(.subPropertyMissingName) }
+                    guard let (subKey, subValue) = try subProperty(trimmed, fail: fail) else { throw fail(.subPropertyMissingEquals) }
                     guard open.stored else { continue }
-                    var block: [String: String] = [:]
-                    if case .subProperties(let existing) = sections[section]?[open.key] { block = existing }
+                    open.blockText += "\n" + trimmed
                     if isValidName(subKey) {
-                        block[lowercasedKey(String(subKey))] = String(trim(trimmed[trimmed.index(after: equals)...]))
+                        open.block[lowercasedKey(String(subKey))] = String(subValue)
+                    } else {
+                        open.blockHasInvalidName = true
                     }
-                    sections[section]?[open.key] = .subProperties(block)
+                    sections[section]?[open.key] = open.blockHasInvalidName ? .text(open.blockText) : .subProperties(open.block)
+                    property = open
                 } else if open.stored, case .text(let value) = sections[section]?[open.key] {
                     sections[section]?[open.key] = .text(value + "\n" + trimmed)
                 }
@@ -123,6 +133,28 @@ enum ConfigFileParser {
         }
         if let bare = sections[.bareDefault], result.profiles["default"] == nil {
             result.profiles["default"] = ConfigSection(name: "default", properties: bare)
+        }
+        return result
+    }
+
+    /// A trimmed sub-property line's name and value; `nil` without `=`.
+    static func subProperty(
+        _ line: Substring, fail: (SharedConfigError.Reason) -> SharedConfigError
+    ) throws(SharedConfigError) -> (Substring, Substring)? {
+        guard let equals = line.firstIndex(of: "=") else { return nil }
+        let name = trim(line[..<equals])
+        guard !name.isEmpty else { throw fail(.subPropertyMissingName) }
+        return (name, trim(line[line.index(after: equals)...]))
+    }
+
+    /// The valid sub-properties in a block kept as text (see the type's
+    /// notes): its `name = value` lines with valid names.
+    static func subProperties(inBlockText text: String) -> [String: String] {
+        var result: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            let name = trim(line[..<equals])
+            if isValidName(name) { result[lowercasedKey(String(name))] = String(trim(line[line.index(after: equals)...])) }
         }
         return result
     }

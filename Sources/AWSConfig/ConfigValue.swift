@@ -53,10 +53,15 @@ public struct ConfigSection: Sendable, Equatable {
     }
 
     /// The sub-properties under `key` (`s3 =` followed by indented lines),
-    /// or `nil` when `key` is absent or plain text.
+    /// or `nil` when `key` is absent or plain text. A block kept as text
+    /// because a line's name is invalid (its text starts with a newline)
+    /// yields its valid lines.
     public func subProperties(_ key: String) -> [String: String]? {
-        if case .subProperties(let values) = properties[lowercasedKey(key)] { return values }
-        return nil
+        switch properties[lowercasedKey(key)] {
+        case .subProperties(let values): return values
+        case .text(let text) where text.hasPrefix("\n"): return ConfigFileParser.subProperties(inBlockText: text)
+        default: return nil
+        }
     }
 
     /// The property keys, sorted.

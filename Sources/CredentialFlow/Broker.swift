@@ -41,6 +41,8 @@ public struct CredentialBroker {
     /// Notes for the person (stderr): discovered devices, waits.
     public var note: (String) -> Void = { _ in }
     public var retryDelay: Duration = .seconds(1)
+    /// The cache notes already given: a reason to ignore the cache is said once.
+    private let saidAboutCache = SaidOnce()
 
     public init(
         cache: SessionCache, transport: any HTTPTransport, codes: any MFACodeSource, keys: any LongTermKeyStore,
@@ -71,12 +73,20 @@ public struct CredentialBroker {
             return try CredentialProcessRunner(environment: environment).run(command, profile: profile)
         case .sessionToken, .assumeRole:
             guard let key = plan.cacheKey(for: step) else { preconditionFailure("STS steps have cache keys") }
-            if !refresh, let session = cache.fresh(key, now: Int64(now())) { return session }
-            return try cache.withLock(key) {
+            if !refresh, let session = cache.fresh(key, now: Int64(now()), note: { saidAboutCache.say($0, through: note) }) {
+                return session
+            }
+            return try cache.withLock(key, purpose: Self.lockPurpose(step)) {
                 // Another process may have filled the entry while this one waited.
                 if !refresh, let session = cache.fresh(key, now: Int64(now())) { return session }
                 let session = try call(step, plan)
-                try cache.write(session, for: key)
+                // The code is spent and STS has answered: a cache that cannot
+                // be written (a full disk) must not cost the caller the session.
+                do {
+                    try cache.write(session, for: key)
+                } catch {
+                    note("latchkey: the new session could not be cached (\(error)); the next call will need a new MFA code\n")
+                }
                 return session
             }
         }
@@ -130,6 +140,21 @@ public struct CredentialBroker {
         }
     }
 
+    /// What the holder of a cache entry's lock waits for, in the lock file
+    /// for the message of a caller that gives up waiting.
+    static func lockPurpose(_ step: CredentialStep) -> String {
+        switch step {
+        case .sessionToken(_, let mfa, _):
+            "latchkey waiting for an MFA code (a touch, a typed code or the vault's passphrase) from profile '\(mfa.profile)', then STS"
+        case .assumeRole(_, let role, let mfa?):
+            "latchkey waiting for an MFA code from profile '\(mfa.profile)', then STS AssumeRole \(role.roleARN)"
+        case .assumeRole(_, let role, nil):
+            "latchkey waiting for STS AssumeRole \(role.roleARN)"
+        case .longTerm, .process:
+            "latchkey waiting for STS"
+        }
+    }
+
     static func isStaleSession(_ error: STSClientError) -> Bool {
         guard let kind = error.serviceError?.kind else { return false }
         return kind == .expiredToken || kind == .invalidClientTokenID
@@ -176,12 +201,15 @@ public struct CredentialBroker {
     private func mfaCode(for mfa: MFAUse, serial: String) throws -> String {
         if codes.makesCodes(for: mfa) {
             // The code must be for the very step reserved. A wait that ran
-            // past that step (a suspended laptop) reserves again.
+            // past that step (a suspended laptop) reserves again, and so does
+            // one that ended because the current and next steps were both
+            // taken. No wait is longer than one period.
             for _ in 0..<3 {
                 let reservation = try spentCodes.reserveStep(serial: serial, now: now())
-                if reservation.waitSeconds > 0 { codes.wait(seconds: reservation.waitSeconds, serial: serial) }
+                let wait = min(reservation.waitSeconds, reservation.period)
+                if wait > 0 { codes.wait(seconds: wait, serial: serial) }
                 let time = now()
-                guard time / reservation.period == reservation.step else { continue }
+                guard reservation.isReserved, time / reservation.period == reservation.step else { continue }
                 return try codes.code(for: mfa, serial: serial, at: time)
             }
             throw CredentialFlowError.clockUnsteady
@@ -198,6 +226,16 @@ public struct CredentialBroker {
 
     private func sts(_ credentials: AWSCredentials, _ plan: CredentialPlan) -> STSClient {
         STSClient(credentials: credentials, endpoint: plan.sts, transport: transport, clock: clock, retryDelay: retryDelay)
+    }
+}
+
+/// Remembers what was said, so a warning that every cache read would repeat
+/// reaches the person once.
+private final class SaidOnce {
+    private var said: Set<String> = []
+
+    func say(_ text: String, through note: (String) -> Void) {
+        if said.insert(text).inserted { note(text) }
     }
 }
 

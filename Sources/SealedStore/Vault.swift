@@ -11,6 +11,10 @@ import Foundation
 /// `~/.local/share/latchkey/`), holding `vault.sealed` and its lock file.
 public struct VaultLocation: Sendable, Equatable {
     public var directory: String
+    /// How long a change waits for another process's to finish before it
+    /// gives up, naming the holder. Passphrases are asked for outside the
+    /// lock, so a holder only reads, seals and writes.
+    public var lockTimeoutSeconds: Double = 30
     public var file: String { directory + "/vault.sealed" }
     public var lockFile: String { directory + "/vault.lock" }
 
@@ -94,22 +98,30 @@ public enum Vault {
     /// When there is no vault, one is created with `creatingWith` and a new
     /// passphrase; with `creatingWith: nil` a missing vault is an error. If
     /// `body` throws, nothing is written.
+    ///
+    /// The passphrase is asked for, and the key derived, before the lock is
+    /// taken (a person typing must not hold up every other writer); under
+    /// the lock the file is read again and must open with that same key.
+    /// Only when another process created the vault in between is its
+    /// passphrase asked for under the lock.
     @discardableResult
     public static func update<T>(
         at location: VaultLocation, passphrases: some PassphraseSource,
         creatingWith newVaultParameters: KDFParameters? = .standard,
         _ body: (inout VaultContents) throws -> T
     ) throws -> T {
-        try withLock(location) {
-            var opened: Unsealed
-            var isNew = false
+        if let bytes = try readFile(location) {
+            let opened = try unseal(bytes, at: location) { try passphrases.passphrase(for: location) }
+            return try update(location, key: opened.key, header: opened.header, body).0
+        }
+        guard let newVaultParameters else { throw VaultError(.notFound, path: location.file) }
+        let fresh = try newVault(at: location, passphrase: passphrases.newPassphrase(for: location), parameters: newVaultParameters)
+        return try withLock(location) {
+            var opened = fresh
+            var isNew = true
             if let bytes = try readFile(location) {
                 opened = try unseal(bytes, at: location) { try passphrases.passphrase(for: location) }
-            } else if let newVaultParameters {
-                opened = try newVault(at: location, passphrase: passphrases.newPassphrase(for: location), parameters: newVaultParameters)
-                isNew = true
-            } else {
-                throw VaultError(.notFound, path: location.file)
+                isNew = false
             }
             let result = try body(&opened.contents)
             if isNew || opened.contents.isModified {
@@ -119,23 +131,28 @@ public enum Vault {
         }
     }
 
-    /// Creates an empty vault; fails if one exists.
+    /// Creates an empty vault; fails if one exists. The new passphrase is
+    /// asked for before the lock is taken.
     public static func create(at location: VaultLocation, passphrases: some PassphraseSource, parameters: KDFParameters = .standard) throws {
+        guard try readFile(location) == nil else { throw VaultError(.alreadyExists, path: location.file) }
+        let fresh = try newVault(at: location, passphrase: passphrases.newPassphrase(for: location), parameters: parameters)
         try withLock(location) {
             guard try readFile(location) == nil else { throw VaultError(.alreadyExists, path: location.file) }
-            let fresh = try newVault(at: location, passphrase: passphrases.newPassphrase(for: location), parameters: parameters)
             try write(fresh.contents, key: fresh.key, kdf: fresh.header.kdf, salt: fresh.header.salt, to: location)
         }
     }
 
     /// Re-seals the vault under a new passphrase, a new salt and `parameters`
-    /// (the vault's own when `nil`).
+    /// (the vault's own when `nil`). Both passphrases are asked for before
+    /// the lock is taken; under it the file must still open with the old key.
     public static func changePassphrase(at location: VaultLocation, passphrases: some PassphraseSource, parameters: KDFParameters? = nil) throws {
+        guard let bytes = try readFile(location) else { throw VaultError(.notFound, path: location.file) }
+        let old = try unseal(bytes, at: location) { try passphrases.passphrase(for: location) }
+        let fresh = try newVault(at: location, passphrase: passphrases.newPassphrase(for: location), parameters: parameters ?? old.header.kdf)
         try withLock(location) {
-            guard let bytes = try readFile(location) else { throw VaultError(.notFound, path: location.file) }
-            let old = try unseal(bytes, at: location) { try passphrases.passphrase(for: location) }
-            let fresh = try newVault(at: location, passphrase: passphrases.newPassphrase(for: location), parameters: parameters ?? old.header.kdf)
-            try write(old.contents, key: fresh.key, kdf: fresh.header.kdf, salt: fresh.header.salt, to: location)
+            guard let current = try readFile(location) else { throw VaultError(.notFound, path: location.file) }
+            let reread = try unseal(current, at: location, key: old.key, expecting: old.header)
+            try write(reread.contents, key: fresh.key, kdf: fresh.header.kdf, salt: fresh.header.salt, to: location)
         }
     }
 
@@ -264,7 +281,7 @@ public enum Vault {
         let lock: FileLock
         do {
             try PrivateFiles.ensurePrivateDirectory(location.directory)
-            lock = try FileLock(exclusive: location.lockFile)
+            lock = try FileLock(exclusive: location.lockFile, timeoutSeconds: location.lockTimeoutSeconds, purpose: "latchkey changing the sealed vault")
         } catch {
             throw VaultError(.system(error), path: location.file)
         }

@@ -29,5 +29,16 @@ public struct CacheKey: Sendable, Equatable, Hashable, CustomStringConvertible {
         kind + "-" + lowercaseHex(SHA256Digest.hash(Array(canonicalText.utf8)))
     }
 
+    /// Whether `name` has the form of ``fileName``: a kind of lowercase
+    /// letters and dashes, a dash, and 64 lowercase hex digits.
+    public static func isFileName(_ name: String) -> Bool {
+        let utf8 = Array(name.utf8)
+        guard utf8.count > 65, utf8[utf8.count - 65] == UInt8(ascii: "-") else { return false }
+        let kind = utf8[..<(utf8.count - 65)]
+        let digest = utf8.suffix(64)
+        return kind.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || $0 == UInt8(ascii: "-") }
+            && digest.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    }
+
     public var description: String { "\(kind)(\(canonicalText.split(separator: "\n").dropFirst().joined(separator: ", ")))" }
 }

@@ -8,7 +8,10 @@ import SystemSupport
 /// AWS accepts each code once: a second GetSessionToken with the same code
 /// fails with "invalid MFA one time pass code". So before a code is made the
 /// caller reserves a step: the current one when it is unspent, else the next
-/// unspent one, which the caller waits for (``Reservation/waitSeconds``).
+/// one, which the caller waits for (``Reservation/waitSeconds``, never more
+/// than one period). Nothing further ahead is handed out, so a step in the
+/// ledger beyond the next one cannot be latchkey's: it is ignored and
+/// dropped (a planted or damaged line must not stall every later call).
 /// Codes typed by a person have no known step; their hashes are kept for a
 /// few minutes so the same code is not sent twice.
 ///
@@ -34,16 +37,28 @@ public struct SpentCodes: Sendable {
         /// The Unix time at which to compute the code.
         public var codeTime: UInt64 { step * period }
         public var period: UInt64
+        /// False when the current step and the next are both spent: then
+        /// nothing is reserved, and the caller waits ``waitSeconds`` (until
+        /// the next step begins) and asks again.
+        public var isReserved = true
     }
 
     /// Reserves the step to use for `serial` at `now`: the current step when
-    /// no process spent it, else the first one after the last spent.
+    /// no process spent it, else the next one when that is unspent, else
+    /// nothing (``Reservation/isReserved``). Steps in the ledger beyond the
+    /// next one are dropped unread.
     public func reserveStep(serial: String, now: UInt64, period: UInt64 = 30) throws(SystemError) -> Reservation {
         try withLedger(now: now) { entries in
             let id = Self.hash(serial)
             let current = now / period
-            let lastSpent = entries.compactMap { $0.kind == "step" && $0.serial == id ? UInt64($0.value) : nil }.max()
+            let next = current + 1
+            func spentStep(_ entry: Entry) -> UInt64? { entry.kind == "step" && entry.serial == id ? UInt64(entry.value) : nil }
+            entries.removeAll { spentStep($0).map { $0 > next } ?? false }
+            let lastSpent = entries.compactMap(spentStep).max()
             let step = lastSpent.map { max(current, $0 + 1) } ?? current
+            guard step <= next else {
+                return Reservation(step: step, waitSeconds: next * period - now, period: period, isReserved: false)
+            }
             entries.append(Entry(kind: "step", serial: id, value: String(step), time: now))
             let start = step * period
             return Reservation(step: step, waitSeconds: start > now ? start - now : 0, period: period)
@@ -74,7 +89,7 @@ public struct SpentCodes: Sendable {
     private func withLedger<T>(now: UInt64, _ body: (inout [Entry]) throws(SystemError) -> T) throws(SystemError) -> T {
         let directory = PrivateFiles.parentDirectory(of: path)
         try PrivateFiles.ensurePrivateDirectory(directory)
-        let lock = try FileLock(exclusive: path + ".lock", timeoutSeconds: 30)
+        let lock = try FileLock(exclusive: path + ".lock", timeoutSeconds: 30, purpose: "latchkey recording a spent MFA code")
         defer { withExtendedLifetime(lock) {} }
         var entries = Self.parse((try? PrivateFiles.read(path, limit: 1 << 20)) ?? nil)
         // Stale entries go before `body` sees them, and so do entries from

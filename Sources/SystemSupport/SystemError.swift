@@ -18,6 +18,7 @@ public struct Errno: RawRepresentable, Equatable, Hashable, Sendable, CustomStri
     public static let loop = Errno(rawValue: ELOOP)
     public static let noSpace = Errno(rawValue: ENOSPC)
     public static let accessDenied = Errno(rawValue: EACCES)
+    public static let notPermitted = Errno(rawValue: EPERM)
 
     /// The C library's text for this error (`strerror`).
     public var description: String { String(cString: strerror(rawValue)) }
@@ -31,16 +32,21 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
     public var operation: String
     public var path: String?
     public var errno: Errno
+    /// Said instead of the errno's text when the C library's words would
+    /// mislead (a lock timeout is not "Connection timed out").
+    public var detail: String?
 
-    public init(_ operation: String, path: String? = nil, errno: Errno = .current) {
+    public init(_ operation: String, path: String? = nil, errno: Errno = .current, detail: String? = nil) {
         self.operation = operation
         self.path = path
         self.errno = errno
+        self.detail = detail
     }
 
     public var description: String {
-        if let path { return "\(operation) \(path): \(errno)" }
-        return "\(operation): \(errno)"
+        let reason = detail ?? errno.description
+        if let path { return "\(operation) \(path): \(reason)" }
+        return "\(operation): \(reason)"
     }
 }
 

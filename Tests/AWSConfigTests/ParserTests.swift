@@ -171,13 +171,26 @@ struct ParserTests {
         let profile = try #require(config.profile(named: "foo"))
         #expect(
             profile.subProperties("S3") == ["max_concurrent_requests": "10", "addressing_style": "path", "empty": ""])
-        #expect(profile["s3"] == nil)
+        // The invalid name keeps the block as its text (the SDKs' rule).
+        #expect(profile["s3"] == "\nmax_concurrent_requests = 10\nAddressing_Style = path\nin valid = ignored\nempty =")
+        #expect(config.services(named: "my-services")?["sts"] == nil)
         #expect(profile["region"] == "eu-west-1")
         #expect(
             config.services(named: "my-services")?.subProperties("sts") == ["endpoint_url": "http://127.0.0.1:5000"])
         #expect(config.services(named: "my-services")?.subProperties("iam")?["endpoint_url"] == "http://127.0.0.1:5001")
         #expect(config.services(named: "other") == nil)
         #expect(config.profile(named: "my-services") == nil)
+    }
+
+    @Test("The SDKs' case: 's3 =' then '  in valid = value' gives s3 the text '\\nin valid = value' and no sub-properties")
+    func subPropertyWithInvalidName() throws {
+        let profile = try #require(try parse(config: "[profile foo]\ns3 =\n  in valid = value").profile(named: "foo"))
+        #expect(profile["s3"] == "\nin valid = value")
+        #expect(profile.subProperties("s3") == [:])
+        #expect(profile.keys == ["s3"])
+        // A block without an invalid name stays a block (no text).
+        let valid = try #require(try parse(config: "[profile foo]\ns3 =\n name = value").profile(named: "foo"))
+        #expect(valid["s3"] == nil && valid.subProperties("s3") == ["name": "value"])
     }
 
     @Test("[sso-session X] sections are kept apart from profiles")

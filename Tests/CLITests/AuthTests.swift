@@ -120,6 +120,21 @@ struct AuthTests {
         #expect(stats.mfaAccepted == 2 && stats.mfaRejected == 0, "a code was reused: \(stats)")
     }
 
+    @Test("a spent-step line far in the future (planted in mfa-steps) neither stalls auth nor survives it")
+    func poisonedLedger() throws {
+        let world = try AuthWorld()
+        let hash = try world.runTool("/bin/sh", ["-c", "printf '%s' \"$SERIAL\" | sha256sum | cut -c1-24"], environment: ["SERIAL": world.device.serial])
+        let id = hash.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(id.count == 24, "\(hash)")
+        let ledger = world.home.home + "/.cache/latchkey/mfa-steps"
+        try FileManager.default.createDirectory(atPath: world.home.home + "/.cache/latchkey", withIntermediateDirectories: true)
+        try writeBytes(ledger, Array("step \(id) 99999999999 \(Int(Date().timeIntervalSince1970))\n".utf8))
+        let result = try world.run(["auth", "--profile", "dev", "--format", "json"])
+        #expect(result.status == 0 && result.seconds < 35, "\(result)")
+        let text = String(decoding: try readBytes(ledger), as: UTF8.self)
+        #expect(text.contains("step \(id) ") && !text.contains("99999999999"), "\(text)")
+    }
+
     @Test("a typed code is refused locally the second time, without a call to AWS")
     func typedCodeReuse() throws {
         let world = try AuthWorld(sealAccount: false)

@@ -76,3 +76,42 @@ struct FullDiskTests {
         #expect(outcome.listing.sorted() == situation.files, "\(outcome.listing)")
     }
 }
+
+/// A session STS has issued is printed even when the cache cannot keep it:
+/// the code (or touch) was spent, so throwing the answer away would waste it.
+@Suite(
+    "A full session cache after STS answered", .serialized,
+    .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") && getuid() == 0, "needs root and unshare(1)"))
+struct FullCacheTests {
+    @Test("auth prints the credentials, says on stderr they could not be cached, and leaves no temporary file")
+    func sessionNotCached() throws {
+        let world = try AuthWorld()
+        let sessions = world.sessionsDirectory
+        try FileManager.default.createDirectory(atPath: sessions, withIntermediateDirectories: true)
+        let io = world.home.root + "/io"
+        // A 64 KiB tmpfs over the sessions directory, filled; the ledger
+        // (mfa-steps, one level up) still has room.
+        let script = """
+            set -e
+            mount -t tmpfs -o size=64k,mode=0700 tmpfs "$SESSIONS"
+            dd if=/dev/zero of="$SESSIONS/filler" bs=4k count=64 2>/dev/null || true
+            set +e
+            "$LATCHKEY" auth --profile dev --format json > "$IO/stdout" 2> "$IO/stderr"
+            echo "status=$?"
+            ls -A "$SESSIONS" | sed 's/^/file=/'
+            """
+        let result = try world.runTool(
+            "/usr/bin/unshare", ["-m", "--propagation", "private", "/bin/sh", "-c", script],
+            environment: ["SESSIONS": sessions, "IO": io, "LATCHKEY": latchkeyBinary])
+        #expect(result.stderr.isEmpty, "the harness failed: \(result)")
+        let stdout = (try? String(contentsOfFile: io + "/stdout", encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOfFile: io + "/stderr", encoding: .utf8)) ?? ""
+        #expect(result.lines.contains("status=0"), "\(result) \(stderr)")
+        #expect(stdout.hasPrefix("{\"Version\":1,\"AccessKeyId\":\"ASIA"), "\(stdout)")
+        #expect(!stdout.contains(world.user.secretAccessKey) && !stderr.contains(world.user.secretAccessKey))
+        #expect(stderr.hasPrefix("latchkey: the new session could not be cached (") && stderr.contains("No space left on device"), "\(stderr)")
+        let files = result.lines.filter { $0.hasPrefix("file=") }.map { String($0.dropFirst(5)) }
+        #expect(files.allSatisfy { $0 == "filler" || $0.hasSuffix(".lock") }, "\(files)")
+        #expect(try world.server.stats().count("GetSessionToken") == 1)
+    }
+}

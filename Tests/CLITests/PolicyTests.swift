@@ -62,9 +62,23 @@ struct PolicyTests {
             #expect(resources.contains("arn:aws:iam::\(account):mfa/${aws:username}"), "\(resources)")
             let own = try #require(list.first { $0["Resource"] as? String == "arn:aws:iam::\(account):user/${aws:username}" })
             let actions = try #require(own["Action"] as? [String])
-            #expect(Set(["iam:EnableMFADevice", "iam:ResyncMFADevice", "iam:DeactivateMFADevice", "iam:ListMFADevices"]).isSubset(of: actions))
+            #expect(Set(["iam:EnableMFADevice", "iam:ResyncMFADevice", "iam:ListMFADevices"]).isSubset(of: actions))
             #expect(list.allSatisfy { $0["Effect"] as? String == "Allow" })
         }
+    }
+
+    @Test("self-manage-mfa allows iam:DeactivateMFADevice only with aws:MultiFactorAuthPresent true, as AWS's example does")
+    func deactivateNeedsMFA() throws {
+        let list = try statements(try policy(["self-manage-mfa", "--account", "123456789012"]))
+        let granting = list.filter { statement in
+            (statement["Action"] as? String) == "iam:DeactivateMFADevice"
+                || ((statement["Action"] as? [String])?.contains("iam:DeactivateMFADevice") ?? false)
+        }
+        #expect(granting.count == 1, "\(granting)")
+        #expect(granting.allSatisfy { condition($0, "Bool", "aws:MultiFactorAuthPresent") == "true" }, "\(granting)")
+        #expect(granting.first?["Resource"] as? [String] == ["arn:aws:iam::123456789012:user/${aws:username}", "arn:aws:iam::123456789012:mfa/${aws:username}"])
+        let help = try TestHome().run(["policy", "--help"])
+        #expect(help.stdout.contains("attach require-mfa with it"), "\(help)")
     }
 
     @Test("assume-role-trust requires MFA for the account or one user, and denies old MFA with --max-age")
@@ -83,7 +97,7 @@ struct PolicyTests {
         #expect(user[1]["Effect"] as? String == "Deny")
     }
 
-    @Test("a bad --account (not 12 digits), --user or --max-age is exit 6 with one line; a flag that does not apply, or no --account for a trust policy, is a usage error")
+    @Test("a bad --account (not 12 digits), --user or --max-age is exit 6 with one line; a flag that does not apply, or no --account for a trust policy or a --role name, is a usage error")
     func badInput() throws {
         try requireBinary()
         let home = try TestHome()
@@ -96,9 +110,13 @@ struct PolicyTests {
             #expect(result.status == Exit.invalidInput, "\(result)")
             #expect(result.stdout.isEmpty)
         }
-        for arguments in [["self-manage-mfa", "--user", "alice"], ["assume-role-trust"]] {
+        for arguments in [["self-manage-mfa", "--user", "alice"], ["assume-role-trust"], ["require-mfa", "--role", "admin"]] {
             let result = try home.run(["policy"] + arguments)
-            #expect(result.status == Exit.usage, "\(result)")
+            #expect(result.status == Exit.usage && result.stdout.isEmpty, "\(result)")
         }
+        // A role's ARN names its account itself.
+        let arn = try home.run(["policy", "require-mfa", "--role", "arn:aws:iam::123456789012:role/admin"])
+        #expect(arn.status == 0 && arn.stdout.contains("\"arn:aws:iam::123456789012:role/admin\""), "\(arn)")
+        #expect(!arn.stdout.contains("iam::*:role"))
     }
 }

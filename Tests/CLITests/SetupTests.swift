@@ -107,6 +107,22 @@ struct SetupTests {
         ])
     }
 
+    @Test("The rule's comment and udev/README.md say that mode 0660 reaches the OTP and FIDO interfaces, and prefer uaccess alone for desktops")
+    func ruleDocumentsWholeDeviceAccess() throws {
+        let rule = try RepositoryRules.udevTemplate()
+        let comment = rule.split(separator: "\n").filter { $0.hasPrefix("#") }.map { $0.dropFirst(2) }.joined(separator: " ")
+        #expect(comment.contains("mode 0660 on that node reaches the OTP and FIDO interfaces too"), "\(comment)")
+        #expect(comment.contains("prefer uaccess alone"), "\(comment)")
+        let readme = try String(contentsOf: RepositoryRules.directory.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains("it reaches the\nkey's OTP and FIDO interfaces too"))
+        #expect(readme.contains("Desktop users: prefer `uaccess` alone."))
+        // The recipe in the README leaves every product line with uaccess and without group or mode.
+        let uaccessOnly = rule.replacingOccurrences(of: ", GROUP=\"@LATCHKEY_GROUP@\", MODE=\"0660\"", with: "")
+        let lines = uaccessOnly.split(separator: "\n").filter { $0.hasPrefix("SUBSYSTEM") }
+        #expect(lines.count == RepositoryRules.ccidProducts.count)
+        #expect(lines.allSatisfy { $0.hasSuffix("TAG+=\"uaccess\"") }, "\(lines)")
+    }
+
     @Test("The line checker used above rejects malformed rule lines (it can fail)")
     func ruleLineCheckerCanFail() {
         for line in ["SUBSYSTEM==usb", "ATTR{idVendor}==\"1050\" TAG+=\"uaccess\"", "GARBAGE", "KEY==\"a\",, MODE=\"0660\""] {
@@ -222,7 +238,30 @@ struct SetupTests {
         let dryRun = try home.run(["setup", "--dry-run"], environment: path)
         #expect(dryRun.status == 0, "\(dryRun)")
         #expect(fake.calls.isEmpty, "udevadm ran: \(fake.calls)")
-        #expect(dryRun.stdout.contains("would run udevadm control --reload-rules\nwould run udevadm trigger --subsystem-match=usb --attr-match=idVendor=1050\n"), "\(dryRun)")
+        // Which it says depends on whether this machine has udevadm at a fixed path.
+        #expect(
+            dryRun.stdout.contains("would run udevadm control --reload-rules\nwould run udevadm trigger --subsystem-match=usb --attr-match=idVendor=1050\n")
+                || dryRun.stdout.contains("udevadm not found: reload udev's rules with"), "\(dryRun)")
+    }
+
+    @Test("setup --root refuses a symbolic link on the way to a rule file (an image's etc -> /etc), writing nothing through it",
+          arguments: ["etc", "etc/udev/rules.d", "etc/udev/rules.d/70-latchkey-yubikey.rules"])
+    func rootSymlinks(_ linked: String) throws {
+        try requireBinary()
+        let home = try TestHome()
+        let root = try TestRoot()
+        let outside = try TemporaryDirectory("outside")
+        try FileManager.default.createDirectory(atPath: root.path + "/" + (linked as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let target = linked.hasSuffix(".rules") ? outside.file("rules") : outside.path
+        if linked.hasSuffix(".rules") { try writeBytes(target, Array("host file\n".utf8)) }
+        #expect(symlink(target, root.path + "/" + linked) == 0)
+
+        let result = try home.run(["setup", "--root", root.path])
+        #expect(result.status == Exit.invalidInput, "\(result)")
+        #expect(result.errorLine == "latchkey: \(root.path)/\(linked) is a symbolic link inside --root \(root.path): latchkey will not follow it (it may lead out of the image); replace it with a directory or file", "\(result)")
+        let left = (try? FileManager.default.subpathsOfDirectory(atPath: outside.path)) ?? []
+        #expect(left == (linked.hasSuffix(".rules") ? ["rules"] : []), "\(left)")
+        if linked.hasSuffix(".rules") { #expect(try readBytes(target) == Array("host file\n".utf8)) }
     }
 
     @Test("A user who may not write below the root gets one line that says root is needed, exit 1",
@@ -244,39 +283,66 @@ struct SetupTests {
 
     /// Whether this process may bind-mount in a private mount namespace
     /// (root, and a kernel and container that allow `unshare -m`).
-    /// The two rule directories must exist already: a bind mount needs a
-    /// mount point, and creating one would change the real /etc.
-    static let canBindMount: Bool = {
-        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare"),
-            ["/etc/udev/rules.d", "/etc/polkit-1/rules.d"].allSatisfy({ FileManager.default.fileExists(atPath: $0) })
-        else { return false }
+    static let canUnshare: Bool = {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { return false }
         let probe = try? runProgram("/usr/bin/unshare", ["-m", "/bin/sh", "-c", "mount --bind /tmp /tmp"], timeout: 10)
         return probe?.status == 0
     }()
 
+    /// ``canUnshare``, with the two rule directories already in the real
+    /// /etc (what `udevadm test` needs to read them where udev looks).
+    static let canBindMount: Bool =
+        canUnshare && ["/etc/udev/rules.d", "/etc/polkit-1/rules.d"].allSatisfy({ FileManager.default.fileExists(atPath: $0) })
+
     /// Runs `command` (a shell command line) in a private mount namespace
     /// where /etc/udev/rules.d and /etc/polkit-1/rules.d are `udev` and
     /// `polkit`: what it writes there never reaches the real system.
-    static func inPrivateNamespace(udev: String, polkit: String, _ command: String, environment: [String: String] = [:]) throws -> ProcessResult {
+    ///
+    /// With `udevadm`, that fake is the one at setup's fixed paths: its
+    /// directory over /usr/sbin (so /sbin/udevadm too), and its script over
+    /// /usr/bin/udevadm where a real one is installed.
+    ///
+    /// Where the real /etc lacks either rule directory (no udev installed),
+    /// a copy of /etc that has them is mounted over /etc first: a bind mount
+    /// needs a mount point, and creating one would change the real /etc.
+    static func inPrivateNamespace(
+        udev: String, polkit: String, udevadm: FakeUdevadm? = nil, _ command: String, environment: [String: String] = [:]
+    ) throws -> ProcessResult {
+        let etc = try TemporaryDirectory("etc-copy")
+        let fixedPaths = udevadm.map { fake in
+            """
+            if [ -e /usr/bin/udevadm ]; then mount --bind '\(fake.directory.file("udevadm"))' /usr/bin/udevadm; fi
+            mount --bind '\(fake.directory.path)' /usr/sbin
+            """
+        } ?? ""
         let script = """
             set -e
+            if [ ! -d /etc/udev/rules.d ] || [ ! -d /etc/polkit-1/rules.d ]; then
+                cp -a /etc/. '\(etc.path)/' 2>/dev/null || true
+                mkdir -p '\(etc.path)/udev/rules.d' '\(etc.path)/polkit-1/rules.d'
+                mount --bind '\(etc.path)' /etc
+            fi
             mount --bind '\(udev)' /etc/udev/rules.d
             mount --bind '\(polkit)' /etc/polkit-1/rules.d
+            \(fixedPaths)
             \(command)
             """
         return try runProgram("/usr/bin/unshare", ["-m", "/bin/sh", "-c", script], environment: environment, timeout: 60)
     }
 
-    @Test("On / setup installs into /etc, runs udevadm control then trigger, and prints the commands when udevadm fails",
-          .enabled(if: canBindMount, "needs root and unshare -m (a private mount namespace keeps /etc untouched)"))
+    @Test("On / setup installs into /etc, runs udevadm (from its fixed paths, not a PATH decoy) control then trigger, and prints the commands when udevadm fails",
+          .enabled(if: canUnshare, "needs root and unshare -m (a private mount namespace keeps /etc untouched)"))
     func onTheRunningSystem() throws {
         try requireBinary()
         let udev = try TemporaryDirectory("udev-rules")
         let polkit = try TemporaryDirectory("polkit-rules")
         let fake = try FakeUdevadm()
-        let env = ["PATH": fake.directory.path + ":/usr/bin:/bin", "SUDO_USER": ""]
-        let result = try Self.inPrivateNamespace(udev: udev.path, polkit: polkit.path, "'\(latchkeyBinary)' setup --group root", environment: env)
+        let decoy = try FakeUdevadm()
+        let env = ["PATH": decoy.directory.path + ":/usr/bin:/bin", "SUDO_USER": ""]
+        let result = try Self.inPrivateNamespace(
+            udev: udev.path, polkit: polkit.path, udevadm: fake, "'\(latchkeyBinary)' setup --group root", environment: env)
         #expect(result.status == 0, "\(result)")
+        #expect(decoy.calls.isEmpty, "the udevadm first in PATH ran: \(decoy.calls)")
         #expect(fake.calls == ["control --reload-rules", "trigger --subsystem-match=usb --attr-match=idVendor=1050"])
         #expect(result.stdout.contains("wrote /etc/udev/rules.d/70-latchkey-yubikey.rules (0644, group root)"), "\(result)")
         #expect(result.stdout.contains("group root exists (gid 0)"), "\(result)")
@@ -288,8 +354,8 @@ struct SetupTests {
         // udevd not running: the reload fails, trigger is not tried, the commands are printed.
         let failing = try FakeUdevadm(status: 1, message: "Failed to send reload request: No such file or directory")
         let failed = try Self.inPrivateNamespace(
-            udev: udev.path, polkit: polkit.path, "'\(latchkeyBinary)' setup --group root",
-            environment: ["PATH": failing.directory.path + ":/usr/bin:/bin"])
+            udev: udev.path, polkit: polkit.path, udevadm: failing, "'\(latchkeyBinary)' setup --group root",
+            environment: ["PATH": "/usr/bin:/bin"])
         #expect(failed.status == 0, "\(failed)")
         #expect(failing.calls == ["control --reload-rules"])
         #expect(failed.stdout.contains("udevadm control --reload-rules failed (exit 1: Failed to send reload request: No such file or directory); once udevd runs, run `udevadm control --reload-rules && udevadm trigger --subsystem-match=usb --attr-match=idVendor=1050`"), "\(failed)")

@@ -26,6 +26,20 @@ struct CacheKeyTests {
         #expect(key.fileName == "mfa-session-86a09c64c1349d9d0cced4d669e25eace9084828d5a0812bf2234f1ebe6f37be")
     }
 
+    @Test("isFileName accepts the names fileName makes and nothing else logout --all could meet")
+    func fileNames() throws {
+        let digest = String(repeating: "0123456789abcdef", count: 4)
+        for key in [try keys("dev").final, try keys("admin").final] {
+            #expect(CacheKey.isFileName(try #require(key).fileName))
+        }
+        for name in [
+            "role-\(digest).lock", ".role-\(digest).7.x.tmp", "role-\(digest.uppercased())", "role-\(digest.dropLast())",
+            "-\(digest)", "role_x-\(digest)", "notes.txt", "",
+        ] {
+            #expect(!CacheKey.isFileName(name), "\(name)")
+        }
+    }
+
     @Test("Golden: a role assumed through the MFA session names that session's file")
     func goldenRoleKey() throws {
         let key = try #require(try keys("admin").final)

@@ -1,7 +1,7 @@
 import AWSSigning
 import Foundation
 import STS
-import SessionCache
+@testable import SessionCache
 import SystemSupport
 import TestSupport
 import Testing
@@ -139,6 +139,22 @@ struct CredentialBrokerTests {
         #expect(try bench.credentials(plan).credentials.accessKeyID == "ASIASESSION2")
         #expect(bench.sts.calls.last?.parameters["TokenCode"] == ScriptedCodes.code(at: bench.clock.now))
         #expect(bench.codes.waits.isEmpty)
+    }
+
+    @Test("A fresh session file of another owner is not served: STS is asked anew, and the note says why once")
+    func plantedSessionIgnored() throws {
+        let bench = try BrokerBench()
+        let (plan, first) = try openDev(bench)
+        let path = bench.cache.path(for: try #require(plan.cacheKey))
+        #expect(chown(path, nobodyUID, nobodyUID) == 0)
+        answerSession(bench, "ASIASESSION2")
+        bench.clock.now += 30
+        let second = try bench.credentials(plan)
+        #expect(second != first && second.credentials.accessKeyID == "ASIASESSION2")
+        #expect(bench.sts.actions == ["GetSessionToken", "GetSessionToken"])
+        #expect(bench.notes == ["latchkey: ignoring the cached session \(path): it belongs to uid \(nobodyUID), not to this user (uid 0)\n"])
+        // The new session replaced the planted file, and is this user's.
+        #expect(bench.cache.read(try #require(plan.cacheKey)) == second)
     }
 
     @Test("refresh: a new GetSessionToken even with a fresh session, its code from the next step")
@@ -420,6 +436,23 @@ struct CredentialBrokerTests {
     }
 
     // MARK: - Time steps
+
+    @Test("A far-future step in the ledger does not stall the broker; with this step and the next spent it waits one period at most")
+    func poisonedLedgerBounded() throws {
+        let bench = try BrokerBench()
+        let plan = try plan("dev")
+        try PrivateFiles.ensurePrivateDirectory(bench.cache.directory)
+        let id = SpentCodes.hash(aliceSerial)
+        let step = BrokerBench.start / 30
+        try writeBytes(
+            SpentCodes(cache: bench.cache).path,
+            Array("step \(id) 99999999999 \(BrokerBench.start)\nstep \(id) \(step) \(BrokerBench.start)\nstep \(id) \(step + 1) \(BrokerBench.start)\n".utf8))
+        answerSession(bench)
+        _ = try bench.credentials(plan)
+        // 15 s to the next step (taken, so nothing reserved), then 30 s to the one after.
+        #expect(bench.codes.waits == [15, 30])
+        #expect(bench.codes.madeAt == [BrokerBench.stepStart + 60])
+    }
 
     @Test("A code is made for the step it reserved, even when the wait for that step overran")
     func codeMatchesReservedStep() throws {

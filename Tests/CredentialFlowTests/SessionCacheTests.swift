@@ -67,6 +67,60 @@ struct SessionCacheTests {
         #expect(cache.fresh(Self.other, now: 0) == nil)
     }
 
+    @Test(
+        "A session file of another owner, one others may write, or a symbolic link is ignored, and the note says why",
+        arguments: ["owner", "mode", "link"])
+    func untrustedFile(_ planted: String) throws {
+        let temporary = try TemporaryDirectory("cache")
+        let cache = SessionCache(directory: temporary.path)
+        try cache.write(Self.session(expiring: 5_000), for: Self.key)
+        let path = cache.path(for: Self.key)
+        switch planted {
+        case "owner": #expect(chown(path, nobodyUID, nobodyUID) == 0)
+        case "mode": #expect(chmod(path, 0o622) == 0)
+        default:
+            #expect(rename(path, path + ".real") == 0)
+            #expect(symlink(path + ".real", path) == 0)
+        }
+        var notes: [String] = []
+        #expect(cache.fresh(Self.key, now: 0, note: { notes.append($0) }) == nil)
+        let reason = ["owner": "belongs to uid \(nobodyUID)", "mode": "mode 622", "link": "symbolic link"][planted]!
+        #expect(notes.count == 1 && notes[0].hasPrefix("latchkey: ignoring the cached session \(path): "), "\(notes)")
+        #expect(notes.first?.contains(reason) == true, "\(notes)")
+        #expect(notes.first?.hasSuffix("\n") == true)
+    }
+
+    @Test("A sessions directory of another owner, open to others' writes, or a symbolic link is not read, and not written into when another's")
+    func untrustedDirectory() throws {
+        let temporary = try TemporaryDirectory("cache")
+        let cache = SessionCache(directory: temporary.path)
+        try cache.write(Self.session(expiring: 5_000), for: Self.key)
+        var notes: [String] = []
+        let note = { (text: String) in notes.append(text) }
+
+        #expect(chmod(cache.sessionsDirectory, 0o733) == 0)
+        #expect(cache.read(Self.key, note: note) == nil)
+        #expect(notes.last?.contains("group or others may write to it (mode 733)") == true, "\(notes)")
+        // This user's directory is narrowed again by the next write, and trusted.
+        try cache.write(Self.session(expiring: 6_000), for: Self.key)
+        #expect(cache.read(Self.key)?.expiration == 6_000)
+
+        #expect(chown(cache.sessionsDirectory, nobodyUID, nobodyUID) == 0)
+        #expect(cache.read(Self.key, note: note) == nil)
+        #expect(notes.last?.hasPrefix("latchkey: ignoring the session cache \(cache.sessionsDirectory): it belongs to uid") == true)
+        let refused = #expect(throws: SystemError.self) { try cache.write(Self.session(expiring: 7_000), for: Self.key) }
+        #expect(refused?.description.contains("belongs to uid \(nobodyUID)") == true, "\(String(describing: refused))")
+        #expect(PrivateFiles.permissions(of: cache.sessionsDirectory) == 0o700)
+
+        let elsewhere = SessionCache(directory: temporary.file("elsewhere"))
+        try elsewhere.write(Self.session(expiring: 5_000), for: Self.key)
+        try FileManager.default.removeItem(atPath: elsewhere.sessionsDirectory)
+        #expect(symlink(cache.sessionsDirectory, elsewhere.sessionsDirectory) == 0)
+        #expect(elsewhere.read(Self.key, note: note) == nil)
+        #expect(notes.last?.contains("symbolic link") == true)
+        #expect(notes.count == 3)
+    }
+
     @Test("remove and removeAll delete sessions and keep the lock files")
     func removal() throws {
         let temporary = try TemporaryDirectory("cache")
@@ -113,6 +167,25 @@ struct SessionCacheTests {
             let otherKeyFree = try cache.withLock(Self.other, timeoutSeconds: 0) { true }
             #expect(otherKeyFree)
         }
+    }
+
+    @Test("A caller that gives up on a key's lock names the holder's pid and what it waits for; released, the lock file is empty")
+    func lockNamesHolder() throws {
+        let temporary = try TemporaryDirectory("cache")
+        let cache = SessionCache(directory: temporary.path)
+        let lockFile = cache.path(for: Self.key) + ".lock"
+        let (written, error) = try cache.withLock(Self.key, purpose: "latchkey waiting for a touch") {
+            let written = try readBytes(lockFile)
+            let error = #expect(throws: SystemError.self) {
+                try cache.withLock(Self.key, timeoutSeconds: 0.1) { Issue.record("the lock was taken twice") }
+            }
+            return (written, error)
+        }
+        #expect(written == Array("\(getpid()) latchkey waiting for a touch\n".utf8))
+        #expect(
+            error?.description
+                == "gave up after 0.1 s waiting for the lock \(lockFile): process \(getpid()) holds it (latchkey waiting for a touch)")
+        #expect(try readBytes(lockFile).isEmpty)
     }
 
     /// How many threads are inside a lock at once, and the most there ever were.

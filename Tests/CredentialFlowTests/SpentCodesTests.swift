@@ -41,9 +41,14 @@ struct SpentCodesTests {
         #expect(
             try codes.reserveStep(serial: aliceSerial, now: Self.now)
                 == .init(step: Self.step + 1, waitSeconds: 15, period: 30))
+        // Both this step and the next are taken: nothing further ahead is
+        // handed out; the caller waits for the next step and asks again.
         #expect(
             try codes.reserveStep(serial: aliceSerial, now: Self.now + 5)
-                == .init(step: Self.step + 2, waitSeconds: 40, period: 30))
+                == .init(step: Self.step + 2, waitSeconds: 10, period: 30, isReserved: false))
+        #expect(
+            try codes.reserveStep(serial: aliceSerial, now: (Self.step + 1) * 30)
+                == .init(step: Self.step + 2, waitSeconds: 30, period: 30))
         // Once time passes the spent steps, the current step is free again.
         #expect(
             try codes.reserveStep(serial: aliceSerial, now: (Self.step + 3) * 30 + 1)
@@ -51,6 +56,24 @@ struct SpentCodesTests {
         // A value made by another process reads the same file.
         #expect(
             try ledger(temporary).reserveStep(serial: aliceSerial, now: (Self.step + 3) * 30 + 2).step == Self.step + 4)
+    }
+
+    @Test("A spent step far in the future (a planted or damaged line) is ignored and dropped: no wait beyond the next step")
+    func poisonedLedger() throws {
+        let temporary = try TemporaryDirectory("spent")
+        let codes = ledger(temporary)
+        try PrivateFiles.ensurePrivateDirectory(temporary.file("cache"))
+        let id = SpentCodes.hash(aliceSerial)
+        try writeBytes(codes.path, Array("step \(id) 99999999999 \(Self.now)\nstep \(id) \(Self.step + 2) \(Self.now)\n".utf8))
+        #expect(
+            try codes.reserveStep(serial: aliceSerial, now: Self.now)
+                == .init(step: Self.step, waitSeconds: 0, period: 30))
+        #expect(try ledgerLines(codes) == ["step \(id) \(Self.step) \(Self.now)"])
+        // Bob's entries are not judged by Alice's reservation.
+        let bob = SpentCodes.hash(Self.bob)
+        try writeBytes(codes.path, Array("step \(bob) 99999999999 \(Self.now)\n".utf8))
+        _ = try codes.reserveStep(serial: aliceSerial, now: Self.now)
+        #expect(try ledgerLines(codes).first == "step \(bob) 99999999999 \(Self.now)")
     }
 
     @Test("Serials are independent, and the ledger holds only their hashes")
@@ -160,17 +183,20 @@ struct SpentCodesTests {
         let temporary = try TemporaryDirectory("spent")
         let path = ledger(temporary).path
         let handouts = Handouts()
+        // 48 callers within one step: the current and the next step go out
+        // once each; everyone else is told to wait for the next step.
         DispatchQueue.concurrentPerform(iterations: 8) { _ in
             let codes = SpentCodes(path: path)
             for _ in 0..<6 {
                 do {
-                    handouts.add(try codes.reserveStep(serial: aliceSerial, now: Self.now).step)
+                    let reservation = try codes.reserveStep(serial: aliceSerial, now: Self.now)
+                    if reservation.isReserved { handouts.add(reservation.step) } else { #expect(reservation.waitSeconds == 15) }
                 } catch {
                     handouts.fail()
                 }
             }
         }
         #expect(handouts.failures == 0)
-        #expect(handouts.steps.sorted() == Array(Self.step..<(Self.step + 48)))
+        #expect(handouts.steps.sorted() == [Self.step, Self.step + 1])
     }
 }

@@ -196,4 +196,62 @@ struct UnlockedVaultTests {
         let vault = try #require(try Vault.unlock(at: location, passphrases: FixedPassphrases("pw")))
         #expect(vault.contents.entries.count == 20)
     }
+
+    /// Answers with fixed passphrases and, each time it is asked, records
+    /// whether the vault's lock was free (another open file can take it).
+    final class LockProbingPassphrases: PassphraseSource {
+        let passphrases: FixedPassphrases
+        private(set) var lockFreeWhenAsked: [Bool] = []
+
+        init(_ current: String, new: String? = nil) { passphrases = FixedPassphrases(current, new: new) }
+
+        func probe(_ location: VaultLocation) {
+            try? PrivateFiles.ensurePrivateDirectory(location.directory)
+            lockFreeWhenAsked.append((try? FileLock(exclusive: location.lockFile, timeoutSeconds: 0)) != nil)
+        }
+        func passphrase(for location: VaultLocation) throws -> SecretBytes {
+            probe(location)
+            return try passphrases.passphrase(for: location)
+        }
+        func newPassphrase(for location: VaultLocation) throws -> SecretBytes {
+            probe(location)
+            return try passphrases.newPassphrase(for: location)
+        }
+    }
+
+    @Test("No passphrase is asked for while the vault's lock is held: create, update (new vault and existing), changePassphrase")
+    func passphraseOutsideLock() throws {
+        let dir = try TemporaryDirectory()
+        let creating = LockProbingPassphrases("pw")
+        try Vault.create(at: dir.vault, passphrases: creating, parameters: fastKDF)
+        let updating = LockProbingPassphrases("pw")
+        try Vault.update(at: dir.vault, passphrases: updating) { try $0.upsert(VaultEntry(kind: .oathAccount, name: "a", fields: [:])) }
+        let changing = LockProbingPassphrases("pw", new: "pw2")
+        try Vault.changePassphrase(at: dir.vault, passphrases: changing)
+        let other = try TemporaryDirectory()
+        let first = LockProbingPassphrases("pw")
+        try Vault.update(at: other.vault, passphrases: first, creatingWith: fastKDF) { try $0.upsert(VaultEntry(kind: .oathAccount, name: "b", fields: [:])) }
+        #expect(creating.lockFreeWhenAsked == [true])
+        #expect(updating.lockFreeWhenAsked == [true])
+        #expect(changing.lockFreeWhenAsked == [true, true])
+        #expect(first.lockFreeWhenAsked == [true])
+        let reopened = try #require(try Vault.unlock(at: dir.vault, passphrases: FixedPassphrases("pw2")))
+        #expect(reopened.contents.entries.map(\.name) == ["a"])
+    }
+
+    @Test("A change waiting on the vault's lock gives up after its bound, naming the holder's pid and what it does")
+    func lockWaitBounded() throws {
+        let dir = try TemporaryDirectory()
+        try Vault.create(at: dir.vault, passphrases: FixedPassphrases("pw"), parameters: fastKDF)
+        let holder = try FileLock(exclusive: dir.vault.lockFile, timeoutSeconds: 0, purpose: "a test holding the vault")
+        var location = dir.vault
+        location.lockTimeoutSeconds = 0.2
+        let started = Date()
+        let error = vaultError { try Vault.update(at: location, passphrases: FixedPassphrases("pw")) { _ in } }
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(
+            error?.description
+                == "gave up after 0.2 s waiting for the lock \(dir.vault.lockFile): process \(getpid()) holds it (a test holding the vault)")
+        withExtendedLifetime(holder) {}
+    }
 }

@@ -63,3 +63,7 @@ public func bytes(fromHex text: String) -> [UInt8] {
     }
     return out
 }
+
+/// The uid of `nobody` (65534 where the passwd file does not say), for
+/// files that must belong to another user. Tests run as root to chown.
+public let nobodyUID: uid_t = getpwnam("nobody")?.pointee.pw_uid ?? 65534

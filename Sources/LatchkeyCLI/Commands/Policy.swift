@@ -22,14 +22,17 @@ struct Policy: ParsableCommand {
               device (and an enabled device cannot be deleted before it is deactivated).
               --max-age S also denies MFA sessions older than S seconds
               (aws:MultiFactorAuthAge, NumericGreaterThan). --role R also exempts
-              sts:AssumeRole on that one role (a name, or an ARN), so `latchkey auth`
-              can assume it straight from the keys with a code; pair it with the role's
-              assume-role-trust.
+              sts:AssumeRole on that one role (a name with --account, or an ARN), so
+              `latchkey auth` can assume it straight from the keys with a code; pair it
+              with the role's assume-role-trust.
             self-manage-mfa: an identity policy that lets users list, create, enable,
-              resync, deactivate and delete their own virtual MFA device, scoped to
-              arn:aws:iam::*:user/${aws:username} and arn:aws:iam::*:mfa/${aws:username}
-              (--account puts the account id in place of *). Devices must then be named
-              after the user (`latchkey mfa enroll` does so by default).
+              resync and delete their own virtual MFA device, and deactivate it only
+              when signed in with MFA (aws:MultiFactorAuthPresent, Bool true, as in
+              AWS's own example), scoped to arn:aws:iam::*:user/${aws:username} and
+              arn:aws:iam::*:mfa/${aws:username} (--account puts the account id in
+              place of *). Devices must then be named after the user (`latchkey mfa
+              enroll` does so by default). It only allows: attach require-mfa with it,
+              or leaked keys alone can still do whatever else the user may.
             assume-role-trust: a role trust policy that lets the account's principals
               (or, with --user, one IAM user) assume the role only with MFA
               (aws:MultiFactorAuthPresent, Bool true); --max-age S denies MFA older than
@@ -66,6 +69,9 @@ struct Policy: ParsableCommand {
         case .requireMFA:
             if user != nil { throw ValidationError("--user applies to assume-role-trust") }
             if account != nil, role == nil { throw ValidationError("require-mfa uses --account only in --role's ARN") }
+            if let role, account == nil, !IAMName.isRoleARN(role) {
+                throw ValidationError("require-mfa --role NAME needs --account ID (or give the role's ARN): without it the policy would exempt a role of that name in every account")
+            }
         case .selfManageMFA:
             if user != nil || role != nil || maxAge != nil {
                 throw ValidationError("self-manage-mfa takes only --account")
@@ -168,8 +174,13 @@ struct PolicyDocuments {
                 [("Action", .array(["iam:CreateVirtualMFADevice", "iam:DeleteVirtualMFADevice"]))], [("Resource", .string(device))]),
             statement(
                 "AllowManageOwnUserMFA", effect: "Allow",
-                [("Action", .array(["iam:DeactivateMFADevice", "iam:EnableMFADevice", "iam:GetUser", "iam:ListMFADevices", "iam:ResyncMFADevice"]))],
+                [("Action", .array(["iam:EnableMFADevice", "iam:GetUser", "iam:ListMFADevices", "iam:ResyncMFADevice"]))],
                 [("Resource", .string(user))]),
+            // Keys alone must not remove the device (and let another be enrolled).
+            statement(
+                "AllowDeactivateOwnMFAOnlyWithMFA", effect: "Allow", [("Action", "iam:DeactivateMFADevice")],
+                [("Resource", .array([.string(user), .string(device)]))],
+                condition: .object([("Bool", .object([("aws:MultiFactorAuthPresent", "true")]))])),
         ]
     }
 

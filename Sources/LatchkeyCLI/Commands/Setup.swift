@@ -23,14 +23,20 @@ struct Setup: ParsableCommand {
             Writes two files (0644, missing directories 0755), the group's name filled in:
               DIR/etc/udev/rules.d/70-latchkey-yubikey.rules
                   YubiKeys with CCID: uaccess for the desktop user, and the group
-                  (mode 0660) for SSH sessions, cron jobs and services
+                  (mode 0660) for SSH sessions, cron jobs and services. The mode is
+                  on the whole USB device: it reaches the OTP and FIDO interfaces
+                  too. Desktop-only machines are better off with uaccess alone
+                  (see udev/README.md).
               DIR/etc/polkit-1/rules.d/50-latchkey-pcscd.rules
                   pcscd's two polkit actions for the group
             On the running system (DIR is /) it then runs
               udevadm control --reload-rules
               udevadm trigger --subsystem-match=usb --attr-match=idVendor=1050
-            or, when that cannot be done, prints those commands. It does not create the
+            or, when that cannot be done, prints those commands. udevadm is taken from
+            /usr/bin, /bin, /sbin or /usr/sbin, never from PATH. It does not create the
             group or add users to it: it prints the groupadd and usermod commands.
+            Below a --root other than /, a symbolic link on the way to either file is
+            refused: an image's absolute links would lead into this system's /etc.
 
             Examples:
               sudo latchkey setup --dry-run
@@ -47,6 +53,10 @@ struct Setup: ParsableCommand {
 
     @Flag(help: "Print what would be written and run, and change nothing.")
     var dryRun = false
+
+    /// Where udevadm may be: setup runs as root, so a program that PATH (or
+    /// sudo's secure_path gone wrong) would find elsewhere is never run.
+    static let udevadmPaths = ["/usr/bin/udevadm", "/bin/udevadm", "/sbin/udevadm", "/usr/sbin/udevadm"]
 
     static let udevReload = ["control", "--reload-rules"]
     static let udevTrigger = ["trigger", "--subsystem-match=usb", "--attr-match=idVendor=\(DeviceRules.vendorID)"]
@@ -74,6 +84,11 @@ struct Setup: ParsableCommand {
     private func install(_ rule: DeviceRules.RuleFile, root: String, world: World) throws {
         let path = (root == "/" ? "" : root) + "/" + rule.relativePath
         let bytes = Array(rule.text(group: group).utf8)
+        if root != "/", let link = SystemFiles.firstSymbolicLink(from: root, to: path) {
+            throw LatchkeyError(
+                .invalidInput,
+                "\(link) is a symbolic link inside --root \(root): latchkey will not follow it (it may lead out of the image); replace it with a directory or file")
+        }
         do throws(SystemError) {
             for directory in SystemFiles.missingDirectories(for: path, below: root) {
                 if !dryRun { try SystemFiles.makeDirectory(directory) }
@@ -124,7 +139,7 @@ struct Setup: ParsableCommand {
             world.standardOutput("udev left alone (--root is not /); on that system run \(byHand)\n")
             return
         }
-        guard let udevadm = ExternalProgram.find("udevadm", environment: world.environment) else {
+        guard let udevadm = Self.udevadmPaths.first(where: SystemFiles.isExecutableFile).map(ExternalProgram.init(path:)) else {
             world.standardOutput("udevadm not found: reload udev's rules with \(byHand)\n")
             return
         }

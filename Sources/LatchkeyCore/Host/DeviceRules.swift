@@ -67,6 +67,14 @@ public enum DeviceRules {
         # its node is /dev/bus/usb/BBB/DDD), not its interfaces, and only the product
         # ids of YubiKeys that have a CCID interface. Ids without one (0010, 0110,
         # 0113, 0114, 0120, 0401-0403, 0410) are left alone.
+        #
+        # Beware: mode 0660 on that node reaches the OTP and FIDO interfaces too, not
+        # only CCID. Through usbfs a group member can claim any interface of the key
+        # and detach the kernel's drivers from the OTP (keyboard) and FIDO (hidraw)
+        # interfaces. Put in the group only people you would trust with the whole key.
+        # For desktop users at the local seat prefer uaccess alone (delete
+        # GROUP="...", MODE="0660" from the lines): their access then ends with their
+        # session.
 
         # Rules below apply when a device appears or changes, not when it goes.
         ACTION!="add|change", GOTO="latchkey_yubikey_end"

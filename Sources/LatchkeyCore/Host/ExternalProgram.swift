@@ -25,16 +25,7 @@ public struct ExternalProgram {
 
     public var path: String
 
-    /// Finds `name` in `PATH`, then in the sbin directories that a plain
-    /// user's `PATH` often lacks (udevadm lives in /usr/bin or /sbin).
-    public static func find(_ name: String, environment: Environment) -> ExternalProgram? {
-        let path = (environment.nonEmpty("PATH") ?? "/usr/bin:/bin").split(separator: ":").map(String.init)
-        for directory in path + ["/usr/sbin", "/sbin", "/usr/bin", "/bin"] where directory.hasPrefix("/") {
-            let candidate = directory + "/" + name
-            if access(candidate, X_OK) == 0, !SystemFiles.isDirectory(candidate) { return ExternalProgram(path: candidate) }
-        }
-        return nil
-    }
+    public init(path: String) { self.path = path }
 
     /// Runs the program with `arguments`, stdin from /dev/null, default
     /// signal handling, and `environment` less latchkey's secrets; kills it

@@ -58,6 +58,27 @@ public enum SystemFiles {
         guard chmod(directory, 0o755) == 0 else { throw SystemError("cannot chmod", path: directory) }
     }
 
+    /// The first of `path`'s components below `root` (the file itself
+    /// included) that is a symbolic link, or `nil`; components that do not
+    /// exist end the search (nothing below them can be a link).
+    public static func firstSymbolicLink(from root: String, to path: String) -> String? {
+        guard path.hasPrefix(root + "/") else { return nil }
+        var current = root
+        for component in path.dropFirst(root.count + 1).split(separator: "/") {
+            current += "/" + component
+            var info = stat()
+            guard lstat(current, &info) == 0 else { return nil }
+            if (info.st_mode & S_IFMT) == S_IFLNK { return current }
+        }
+        return nil
+    }
+
+    /// Whether `path` is an executable regular file (following links).
+    public static func isExecutableFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG && access(path, X_OK) == 0
+    }
+
     /// Whether `path` is a directory (following links).
     public static func isDirectory(_ path: String) -> Bool {
         var info = stat()
