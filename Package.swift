@@ -18,9 +18,33 @@
 //   SessionCache   cached STS sessions, their locks, and the MFA steps already spent
 //   CredentialFlow profile → plan (MFA session, roles, chains) → cached or fresh STS credentials
 //   SealedStore    the passphrase-sealed local vault (scrypt + ChaChaPoly)
-//   LatchkeyCLI    one file per subcommand
+//   LatchkeyCore   the application: World, token sources, credential service,
+//                  enrolment, host checks (no argument parser)
+//   LatchkeyCLI    one file per subcommand: parsing, rendering, exit codes
 //   latchkey       the executable: parses arguments, maps errors to exit codes
+import Foundation
 import PackageDescription
+
+/// latchkey's version, and the git revision it is built from:
+/// `LATCHKEY_REVISION` when set (a build outside the checkout), else read
+/// from `.git` (HEAD, a loose ref or packed-refs), else "unknown". SwiftPM
+/// caches the evaluated manifest, so a debug build may show the revision of
+/// the build that last changed Package.swift; a clean clone (CI, the
+/// package) shows its own.
+let latchkeyVersion = "0.4.0"
+let latchkeyRevision: String = {
+    if let given = ProcessInfo.processInfo.environment["LATCHKEY_REVISION"], !given.isEmpty { return given }
+    let git = Context.packageDirectory + "/.git"
+    func read(_ path: String) -> String? {
+        (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    guard let head = read(git + "/HEAD") else { return "unknown" }
+    guard head.hasPrefix("ref: ") else { return String(head.prefix(12)) }
+    let ref = String(head.dropFirst(5))
+    if let commit = read(git + "/" + ref) { return String(commit.prefix(12)) }
+    let packed = read(git + "/packed-refs")?.split(separator: "\n").first { $0.hasSuffix(" " + ref) }
+    return packed.map { String($0.prefix(12)) } ?? "unknown"
+}()
 
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 let cryptoExtras = Target.Dependency.product(name: "_CryptoExtras", package: "swift-crypto")
@@ -36,6 +60,12 @@ let package = Package(
     ],
     targets: [
         .target(name: "SystemSupport"),
+        .target(
+            name: "CBuildInfo",
+            cSettings: [
+                .define("LATCHKEY_VERSION", to: "\"\(latchkeyVersion)\""),
+                .define("LATCHKEY_REVISION", to: "\"\(latchkeyRevision)\""),
+            ]),
         .target(name: "OATH", dependencies: [crypto]),
         .target(name: "SmartCard"),
         .target(name: "YKOATH", dependencies: ["SmartCard", "OATH", "SystemSupport", crypto, cryptoExtras]),
@@ -61,11 +91,22 @@ let package = Package(
         .target(name: "SessionCache", dependencies: ["SystemSupport", "AWSSigning"]),
         .target(name: "CredentialFlow", dependencies: ["AWSConfig", "AWSSigning", "STS", "SessionCache", "SystemSupport"]),
         .target(name: "SealedStore", dependencies: ["SystemSupport", "OATH", crypto, cryptoExtras]),
+        // The application: a World passed in, token sources behind one
+        // protocol, the credential service, enrolment, host checks. No
+        // argument parser.
+        .target(
+            name: "LatchkeyCore",
+            dependencies: [
+                "SystemSupport", "OATH", "SealedStore", "YKOATH", "YubiKey", "PCSC", "SmartCard", "USB", "CCID", "AWSConfig",
+                "AWSSigning", "STS", "HTTP", "SessionCache", "CredentialFlow",
+            ]
+        ),
+        // Parsing, rendering and exit codes only.
         .target(
             name: "LatchkeyCLI",
             dependencies: [
-                "SystemSupport", "OATH", "SealedStore", "YKOATH", "YubiKey", "PCSC", "SmartCard", "AWSConfig", "AWSSigning",
-                "STS", "HTTP", "SessionCache", "CredentialFlow",
+                "LatchkeyCore", "CBuildInfo", "SystemSupport", "OATH", "SealedStore", "YKOATH", "YubiKey", "PCSC", "USB", "AWSConfig",
+                "STS", "SessionCache", "CredentialFlow",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -91,14 +132,35 @@ let package = Package(
         // Helpers shared by the test targets (temporary directories, running
         // programs with timeouts, seeded randomness). Never shipped.
         .target(name: "TestSupport", path: "Tests/Support", exclude: ["Fixtures"]),
+        // A World for in-process tests: the virtual key's applet behind an
+        // in-memory connection, a scripted STS, a clock and a person of the
+        // test's own. Never shipped.
+        .target(
+            name: "TestWorld", dependencies: ["LatchkeyCore", "VirtualKey", "TestSupport", "YubiKey", "YKOATH", "SmartCard", "STS", "AWSSigning", "SystemSupport"],
+            path: "Tests/World"),
+        // The application core in-process: token sources, the vault session,
+        // touch and password outcomes, the credential service's cold path.
+        .testTarget(
+            name: "LatchkeyCoreTests",
+            dependencies: [
+                "LatchkeyCore", "TestWorld", "VirtualKey", "TestSupport", "OATH", "SealedStore", "YKOATH", "CredentialFlow", "SessionCache",
+                "AWSSigning", "STS", "SystemSupport",
+            ]),
 
         .testTarget(name: "OATHTests", dependencies: ["OATH", "TestSupport"]),
         .testTarget(name: "SealedStoreTests", dependencies: ["SealedStore", "SystemSupport", "OATH", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["latchkey", "OATH", "TestSupport"]),
+        // The CLI: as a subprocess under temporary HOMEs, and in-process
+        // with a test World (the virtual key's applet in memory, scripted STS).
+        .testTarget(
+            name: "CLITests",
+            dependencies: [
+                "latchkey", "LatchkeyCLI", "LatchkeyCore", "TestWorld", "VirtualKey", "OATH", "YKOATH", "TestSupport", "CredentialFlow", "SessionCache",
+                "AWSSigning", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .testTarget(name: "YKOATHTests", dependencies: ["YKOATH", "SmartCard", "OATH"]),
         .testTarget(name: "CCIDTests", dependencies: ["CCID", "SmartCard", "YKOATH", "OATH"]),
         .testTarget(name: "USBTests", dependencies: ["USB", "TestSupport"]),
-        .testTarget(name: "YubiKeyTests", dependencies: ["YubiKey", "USB", "CCID", "PCSC", "YKOATH", "LatchkeyCLI", "SystemSupport"]),
+        .testTarget(name: "YubiKeyTests", dependencies: ["YubiKey", "USB", "CCID", "PCSC", "YKOATH", "LatchkeyCore", "SystemSupport"]),
         .testTarget(name: "AWSConfigTests", dependencies: ["AWSConfig", "SystemSupport", "TestSupport"]),
         .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning", "TestSupport"], exclude: ["Vectors"]),
         .testTarget(name: "STSTests", dependencies: ["STS", "AWSSigning", "AWSConfig", "TestSupport"]),
@@ -113,7 +175,7 @@ let package = Package(
         .testTarget(
             name: "CredentialFlowTests",
             dependencies: [
-                "CredentialFlow", "SessionCache", "AWSConfig", "AWSSigning", "STS", "SystemSupport", "LatchkeyCLI", "TestSupport",
+                "CredentialFlow", "SessionCache", "AWSConfig", "AWSSigning", "STS", "SystemSupport", "TestSupport",
                 crypto,
             ]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"], exclude: ["Fixtures"]),

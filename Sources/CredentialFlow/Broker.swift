@@ -34,8 +34,8 @@ public struct CredentialBroker {
     public var codes: any MFACodeSource
     public var keys: any LongTermKeyStore
     public var environment: Environment
-    /// Seconds since the Unix epoch.
-    public var now: () -> UInt64
+    /// The one clock: TOTP steps, cache expiry, and the SigV4 dates of every call.
+    public var clock: any RequestClock
     /// Ignore cached sessions (still writes the new ones).
     public var refresh = false
     /// Notes for the person (stderr): discovered devices, waits.
@@ -47,7 +47,7 @@ public struct CredentialBroker {
 
     public init(
         cache: SessionCache, transport: any HTTPTransport, codes: any MFACodeSource, keys: any LongTermKeyStore,
-        environment: Environment, now: @escaping () -> UInt64
+        environment: Environment, clock: any RequestClock
     ) {
         self.cache = cache
         self.spentCodes = SpentCodes(cache: cache)
@@ -55,8 +55,11 @@ public struct CredentialBroker {
         self.codes = codes
         self.keys = keys
         self.environment = environment
-        self.now = now
+        self.clock = clock
     }
+
+    /// Seconds since the Unix epoch, from ``clock``.
+    func now() -> UInt64 { UInt64(max(0, clock.now().timeIntervalSince1970.rounded(.down))) }
 
     /// The profile's temporary credentials, cached or new.
     public func credentials(for plan: CredentialPlan) throws -> CachedSession {
@@ -183,7 +186,7 @@ public struct CredentialBroker {
         do {
             warnIfCleartext("IAM", plan.iam)
             devices = try IAMClient(
-                credentials: credentials, endpoint: plan.iam, transport: transport.trusting(caBundle: plan.caBundle),
+                credentials: credentials, endpoint: plan.iam, transport: transport.trusting(caBundle: plan.caBundle), clock: clock,
                 retryDelay: retryDelay)
                 .allMFADevices(userName: userName)
         } catch {
@@ -202,9 +205,7 @@ public struct CredentialBroker {
     /// `arn:aws:iam::123456789012:user/division/alice` → `alice`; nil for
     /// root and for anything that is not an IAM user.
     public static func userName(fromARN arn: String) -> String? {
-        let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
-        guard parts.count == 6, parts[2] == "iam", parts[5].hasPrefix("user/") else { return nil }
-        return parts[5].split(separator: "/").last.map(String.init)
+        ARN(arn)?.iamName(ofType: "user")
     }
 
     /// A code AWS has not seen: latchkey-made codes use a time step no
@@ -239,7 +240,8 @@ public struct CredentialBroker {
     private func sts(_ credentials: AWSCredentials, _ plan: CredentialPlan) -> STSClient {
         warnIfCleartext("STS", plan.sts)
         return STSClient(
-            credentials: credentials, endpoint: plan.sts, transport: transport.trusting(caBundle: plan.caBundle), retryDelay: retryDelay)
+            credentials: credentials, endpoint: plan.sts, transport: transport.trusting(caBundle: plan.caBundle), clock: clock,
+            retryDelay: retryDelay)
     }
 }
 

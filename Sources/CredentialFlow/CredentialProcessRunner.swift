@@ -29,7 +29,8 @@ struct CredentialProcessRunner {
         guard depth < Self.maximumDepth else {
             throw CredentialFlowError.processFailed(profile: profile, detail: "credential processes are nested \(depth) deep; is one calling itself?")
         }
-        var childEnvironment = environment
+        // The process is another tool: it gets none of latchkey's secrets.
+        var childEnvironment = environment.forChild
         childEnvironment[Self.depthVariable] = String(depth + 1)
         let status: Int32
         let output: [UInt8]

@@ -181,11 +181,9 @@ public struct ProfileResolver {
     private func sessionName(_ profile: ConfigSection, mfa: MFAUse?) -> String {
         if let name = profile.nonEmpty("role_session_name") { return name }
         if case .serial(let serial)? = mfa?.device {
-            // arn:aws:iam::ACCOUNT:mfa/[PATH/]USER (split by hand: String's
-            // generic `contains` costs more start-up than the whole lookup).
-            let parts = serial.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
-            if parts.count == 6, parts[5].hasPrefix("mfa/"), let user = parts[5].split(separator: "/").last {
-                return RoleSessionName.derived(fromUserName: String(user))
+            // arn:aws:iam::ACCOUNT:mfa/[PATH/]USER
+            if let user = ARN(serial)?.iamName(ofType: "mfa") {
+                return RoleSessionName.derived(fromUserName: user)
             }
         }
         return RoleSessionName.derived(fromUserName: environment.nonEmpty("USER") ?? environment.nonEmpty("LOGNAME") ?? "latchkey")

@@ -1,4 +1,6 @@
+import LatchkeyCore
 import ArgumentParser
+import CBuildInfo
 import SystemSupport
 
 /// The root command.
@@ -17,11 +19,16 @@ public struct Latchkey: ParsableCommand {
             Exit codes:
             \(ExitStatus.helpTable)
             """,
+        version: Latchkey.version,
         subcommands: [
             Auth.self, CredentialProcess.self, Exec.self, Whoami.self, Logout.self, Code.self, Accounts.self, Devices.self, Doctor.self, KeyCommand.self, Keys.self, Profiles.self, Setup.self, VaultCommand.self, Policy.self, MFA.self]
     )
 
     public init() {}
+
+    /// `latchkey 0.4.0 (git 56cf85f1a2b3)`: the package version and the
+    /// revision it was built from.
+    static let version = "latchkey \(String(cString: latchkey_build_version())) (git \(String(cString: latchkey_build_revision())))"
 
     /// Parses the command line, runs the command, and exits with its status.
     /// Errors are printed as one line on stderr: `latchkey: <what failed>`.
@@ -42,9 +49,9 @@ public struct Latchkey: ParsableCommand {
         } catch {
             // Every other failure is one line: latchkey's own errors with
             // their exit codes, anything unforeseen as a general failure.
-            let failure = CLIError(mapping: error) ?? CLIError(.failure, "unexpected error: \(error)")
+            let failure = LatchkeyError(mapping: error) ?? LatchkeyError(.failure, "unexpected error: \(error)")
             StandardStream.error("latchkey: \(failure.message)\n")
-            exitProcess(failure.status.rawValue)
+            exitProcess(ExitStatus(failure.category).rawValue)
         }
     }
 }

@@ -72,3 +72,19 @@ public struct Environment: Sendable {
         return home + "/" + fallback
     }
 }
+
+extension Environment {
+    /// Whether `name` is one of latchkey's own secret variables
+    /// (`LATCHKEY_PASSPHRASE`, `LATCHKEY_OATH_PASSWORD`, a later
+    /// `LATCHKEY_TPM_PIN`, …): never handed to another program.
+    public static func isLatchkeySecret(_ name: String) -> Bool {
+        guard name.hasPrefix("LATCHKEY_") else { return false }
+        return ["PASSPHRASE", "PASSWORD", "PIN", "SECRET"].contains { name.contains($0) }
+    }
+
+    /// This environment as a child of latchkey's gets it: without
+    /// latchkey's secret variables.
+    public var forChild: Environment {
+        Environment(variables.filter { !Environment.isLatchkeySecret($0.key) })
+    }
+}

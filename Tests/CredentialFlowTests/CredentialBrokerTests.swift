@@ -32,7 +32,7 @@ final class BrokerBench {
         let clock = self.clock
         var broker = CredentialBroker(
             cache: cache, transport: sts, codes: codes, keys: FixedKeys(secrets: ["AKIADEV": "dev-secret"]),
-            environment: Environment([:]), now: { clock.now })
+            environment: Environment([:]), clock: clock.requestClock)
         broker.refresh = refresh
         broker.retryDelay = .zero
         broker.note = { [weak self] in self?.notes.append($0) }

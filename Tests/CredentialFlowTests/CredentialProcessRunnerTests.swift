@@ -93,6 +93,19 @@ struct CredentialProcessRunnerTests {
                 .accessKeyID == "AKIA1")
     }
 
+    @Test("latchkey's own secrets (passphrase, OATH password, a PIN) never reach another tool's process")
+    func noSecretsInChild() throws {
+        let command =
+            Self.printing(#"{"Version":1,"AccessKeyId":"AKIA"#)
+            + #"; printf '%s-%s-%s-%s' "${LATCHKEY_PASSPHRASE:-none}" "${LATCHKEY_OATH_PASSWORD:-none}" "${LATCHKEY_TPM_PIN:-none}" "$LATCHKEY_READER"; "#
+            + Self.printing(#"","SecretAccessKey":"s"}"#)
+        let environment = Environment([
+            "LATCHKEY_PASSPHRASE": "vault-pass", "LATCHKEY_OATH_PASSWORD": "oath-pass", "LATCHKEY_TPM_PIN": "1234",
+            "LATCHKEY_READER": "Yubico",
+        ])
+        #expect(try Self.run(command, environment: environment).credentials.accessKeyID == "AKIAnone-none-none-Yubico")
+    }
+
     @Test("Nested three deep, the command is not even started")
     func depthRefused() throws {
         let temporary = try TemporaryDirectory("process")

@@ -196,6 +196,16 @@ enum STSAnswer {
 final class TestClock {
     var now: UInt64
     init(_ now: UInt64) { self.now = now }
+
+    /// The same clock as STS's clients read it (SigV4 dates).
+    var requestClock: RequestClockView { RequestClockView(clock: self) }
+}
+
+struct RequestClockView: RequestClock, @unchecked Sendable {
+    // @unchecked: each test owns its clock and uses it from one task.
+    let clock: TestClock
+    func now() -> Date { Date(timeIntervalSince1970: Double(clock.now)) }
+    func sleep(for duration: Duration) { clock.now += UInt64(max(0, duration.components.seconds)) }
 }
 
 /// MFA codes: made from the time step when ``makesCodes`` is on (recording

@@ -3,7 +3,7 @@ import SystemSupport
 import Testing
 import YKOATH
 
-@testable import LatchkeyCLI
+@testable import LatchkeyCore
 @testable import USB
 @testable import YubiKey
 

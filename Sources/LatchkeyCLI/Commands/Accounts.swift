@@ -1,3 +1,4 @@
+import LatchkeyCore
 import ArgumentParser
 
 /// `latchkey accounts …`: the OATH accounts latchkey can produce codes for.

@@ -1,3 +1,4 @@
+import LatchkeyCore
 import ArgumentParser
 import OATH
 import SealedStore
@@ -68,45 +69,27 @@ struct AccountsAdd: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
-        var credential = try readCredential(context)
+    func run(_ world: World) throws {
+        var credential = try readCredential(world)
         defer { credential.secret.wipe() }
         try credential.validate()
         let id = credential.id.description
 
-        if source.isYubiKey {
-            let access = KeyAccess(options: key, context: context, passphraseFile: passphrase.passphraseFile)
-            try access.withSession { session, found in
-                if !force, try session.list().contains(where: { $0.idBytes == credential.id.bytes }) {
-                    throw CLIError(.alreadyExists, "account '\(id)' already exists on the key; add --force to replace it")
-                }
-                try session.put(credential, requireTouch: touch)
-                context.standardError("Added '\(id)'\(touch ? " (touch required)" : "") to the key in \(found.reader)\n")
-            }
-            return
-        }
-
-        let location = try context.vaultLocation()
-        let passphrases = CLIPassphrases(environment: context.environment, passphraseFile: passphrase.passphraseFile)
-        try Vault.update(at: location, passphrases: passphrases, creatingWith: newVault.parameters) { contents in
-            if !force, contents.entry(.oathAccount, named: id) != nil {
-                throw CLIError(.alreadyExists, "account '\(id)' already exists; add --force to replace it")
-            }
-            try contents.upsert(SealedAccounts.entry(for: credential))
-        }
-        context.standardError("Added '\(id)' to \(location.file)\n")
+        let token = try source.token(key: key, passphrase: passphrase, newVault: newVault.parameters).source(world)
+        let place = try token.add(credential, options: AddOptions(replace: force, requireTouch: touch))
+        world.standardError("Added '\(id)'\(touch ? " (touch required)" : "") to \(place)\n")
     }
 
     /// The account from stdin (URI or base32) with the flags applied over it.
-    private func readCredential(_ context: CommandContext) throws -> OATHCredential {
-        var input = try readSecretInput(context)
+    private func readCredential(_ world: World) throws -> OATHCredential {
+        var input = try readSecretInput(world)
         defer { input.wipe() }
         guard let text = String(validating: input, as: UTF8.self) else {
-            throw CLIError(.invalidInput, "the secret on stdin is not text")
+            throw LatchkeyError(.invalidInput, "the secret on stdin is not text")
         }
         let trimmed = text.trimmingASCIIWhitespace()
         guard !trimmed.isEmpty else {
-            throw CLIError(.invalidInput, "no secret on stdin: pipe in a base32 secret or an otpauth:// URI")
+            throw LatchkeyError(.invalidInput, "no secret on stdin: pipe in a base32 secret or an otpauth:// URI")
         }
 
         var credential: OATHCredential
@@ -124,20 +107,19 @@ struct AccountsAdd: ParsableCommand {
             if case .hotp(let uriCounter) = credential.kind { start = uriCounter }
             credential.kind = .hotp(counter: counter ?? start)
         } else if let period {
-            guard credential.kind.isTOTP else { throw CLIError(.invalidInput, "--period applies to TOTP accounts, and this URI is HOTP") }
+            guard credential.kind.isTOTP else { throw LatchkeyError(.invalidInput, "--period applies to TOTP accounts, and this URI is HOTP") }
             credential.kind = .totp(period: period)
         }
         return credential
     }
 
-    private func readSecretInput(_ context: CommandContext) throws -> [UInt8] {
-        if context.inputIsTerminal {
-            guard let tty = Terminal.open(),
-                  let line = try tty.readSecret(prompt: "Base32 secret or otpauth:// URI for '\(name)': ")
-            else { throw CLIError(.invalidInput, "no secret was entered") }
+    private func readSecretInput(_ world: World) throws -> [UInt8] {
+        if world.output.inputIsTerminal {
+            guard let line = try world.prompter.ask("Base32 secret or otpauth:// URI for '\(name)': ", secret: true)
+            else { throw LatchkeyError(.invalidInput, "no secret was entered") }
             return line.bytes
         }
-        return try context.readStandardInput()
+        return try world.output.readInput()
     }
 }
 

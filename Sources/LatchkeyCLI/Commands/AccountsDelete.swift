@@ -1,3 +1,4 @@
+import LatchkeyCore
 import ArgumentParser
 import OATH
 import SealedStore
@@ -25,22 +26,8 @@ struct AccountsDelete: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
-        if source.isYubiKey {
-            let access = KeyAccess(options: key, context: context, passphraseFile: passphrase.passphraseFile)
-            try access.withSession { session, found in
-                try AccountSelection.requireExact(name, in: try session.list().map(\.id))
-                try session.delete(idBytes: Array(name.utf8))
-                context.standardError("Deleted '\(name)' from the key in \(found.reader)\n")
-            }
-            return
-        }
-        let location = try context.vaultLocation()
-        let passphrases = CLIPassphrases(environment: context.environment, passphraseFile: passphrase.passphraseFile)
-        try Vault.update(at: location, passphrases: passphrases, creatingWith: nil) { contents in
-            try AccountSelection.requireExact(name, in: SealedAccounts.all(in: contents).map(\.id.description))
-            contents.remove(.oathAccount, named: name)
-        }
-        context.standardError("Deleted '\(name)' from \(location.file)\n")
+    func run(_ world: World) throws {
+        let place = try source.token(key: key, passphrase: passphrase).source(world).delete(id: name)
+        world.standardError("Deleted '\(name)' from \(place)\n")
     }
 }

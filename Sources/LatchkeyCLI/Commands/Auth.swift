@@ -1,3 +1,4 @@
+import LatchkeyCore
 import ArgumentParser
 
 /// `latchkey auth`: credentials for a shell (`eval "$(latchkey auth --yubikey)"`),
@@ -35,14 +36,13 @@ struct Auth: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
-        let supply = try CredentialSupply(options: options, context: context)
-        let session = try supply.credentials(options)
+    func run(_ world: World) throws {
+        let (session, setup) = try CredentialService(world: world).obtain(options.request)
         if let writeProfile {
-            try CredentialsFileWriter.write(session, profile: writeProfile, plan: supply.plan, context: context, cache: supply.cache)
-            context.standardError("Wrote credentials for profile '\(supply.plan.profile)' into [\(writeProfile)], valid until \(session.expirationText)\n")
+            try CredentialsFileWriter.write(session, profile: writeProfile, plan: setup.plan, world: world, cache: setup.cache)
+            world.standardError("Wrote credentials for profile '\(setup.plan.profile)' into [\(writeProfile)], valid until \(session.expirationText)\n")
             return
         }
-        context.standardOutput(try CredentialOutput.render(session, as: format))
+        world.standardOutput(try CredentialOutput.render(session, as: format))
     }
 }

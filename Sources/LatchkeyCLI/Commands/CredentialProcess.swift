@@ -1,3 +1,4 @@
+import LatchkeyCore
 import ArgumentParser
 
 /// `latchkey credential-process --profile P`: the `credential_process` JSON.
@@ -25,8 +26,8 @@ struct CredentialProcess: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
-        let supply = try CredentialSupply(options: options, context: context)
-        context.standardOutput(CredentialOutput.processJSON(try supply.credentials(options)))
+    func run(_ world: World) throws {
+        let (session, _) = try CredentialService(world: world).obtain(options.request)
+        world.standardOutput(CredentialOutput.processJSON(session))
     }
 }

@@ -1,3 +1,4 @@
+import LatchkeyCore
 import ArgumentParser
 import PCSC
 import USB
@@ -34,7 +35,7 @@ struct Devices: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
+    func run(_ world: World) throws {
         var listing = DeviceListing()
         do throws(KeyAccessError) {
             let pcsc: PCSCContext
@@ -51,12 +52,12 @@ struct Devices: ParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            context.standardOutput(String(decoding: try encoder.encode(listing), as: UTF8.self) + "\n")
+            world.standardOutput(String(decoding: try encoder.encode(listing), as: UTF8.self) + "\n")
         } else {
-            context.standardOutput(listing.text)
+            world.standardOutput(listing.text)
         }
         if let pcscError = listing.pcscError, let usbError = listing.usbError {
-            throw CLIError(.smartCard, "neither pcscd nor USB could be read: \(pcscError); \(usbError)")
+            throw LatchkeyError(.smartCard, "neither pcscd nor USB could be read: \(pcscError); \(usbError)")
         }
     }
 }

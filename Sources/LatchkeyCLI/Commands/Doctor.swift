@@ -1,3 +1,4 @@
+import LatchkeyCore
 import ArgumentParser
 import SystemSupport
 import USB
@@ -37,38 +38,19 @@ struct Doctor: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
+    func run(_ world: World) throws {
         let root = try Setup.resolve(root: root)
-        let checks = Self.checks(root: root, environment: context.environment)
+        let checks = HostChecks.doctor(root: root, world: world)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            context.standardOutput(String(decoding: try encoder.encode(["checks": checks]), as: UTF8.self) + "\n")
+            world.standardOutput(String(decoding: try encoder.encode(["checks": checks]), as: UTF8.self) + "\n")
         } else {
-            for check in checks { context.standardOutput(check.text) }
+            for check in checks { world.standardOutput(check.text) }
         }
         let failed = checks.filter { $0.status == .fail }
         guard failed.isEmpty else {
-            throw CLIError(.failure, "\(failed.count) of \(checks.count) checks failed: \(failed.map(\.name).joined(separator: ", "))")
+            throw LatchkeyError(.failure, "\(failed.count) of \(checks.count) checks failed: \(failed.map(\.name).joined(separator: ", "))")
         }
-    }
-
-    /// Every check, in the order a person would fix things: pcscd, the key,
-    /// the rules, then AWS.
-    static func checks(root: String, environment: Environment) -> [DoctorCheck] {
-        let pcsc = PCSCFindings.gather()
-        let device = DeviceChecks(root: root, pcsc: pcsc, user: .live, environment: environment)
-        // The CCID interface is probed (claimed and released) only when
-        // pcscd lists no reader: a key pcscd serves is pcscd's to hold.
-        let usb = Result { () throws(USBError) in try USBKeys.survey(try USBContext(), probingClaims: pcsc.readers.isEmpty) }
-        let udev = UdevFindings.scan(root: root)
-        let polkit = PolkitFindings.scan(root: root)
-        let aws = AWSChecks(environment: environment)
-        return [
-            device.pcscd(), device.polkit(), device.readers(), device.oathApplets(), device.keyHolders(),
-            device.usbDevices(usb),
-            device.udevRule(udev), device.polkitRule(polkit), device.groupMembership(udev, polkit),
-            aws.clock(), aws.profiles(),
-        ]
     }
 }

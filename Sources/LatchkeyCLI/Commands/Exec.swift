@@ -1,3 +1,4 @@
+import LatchkeyCore
 import ArgumentParser
 import SystemSupport
 
@@ -34,25 +35,26 @@ struct Exec: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
-        let supply = try CredentialSupply(options: options, context: context)
-        let session = try supply.credentials(options)
+    func run(_ world: World) throws {
+        let (session, setup) = try CredentialService(world: world).obtain(options.request)
         // This process becomes the command, so its own environment is the
-        // command's: change it in place, then exec.
-        for name in ["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION"] {
+        // command's: change it in place, then exec. latchkey's own secrets
+        // (passphrase, OATH password) never reach the command.
+        let secrets = world.environment.variables.keys.filter(Environment.isLatchkeySecret)
+        for name in ["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION"] + secrets {
             unsetenv(name)
         }
         setenv("AWS_ACCESS_KEY_ID", session.credentials.accessKeyID, 1)
         setenv("AWS_SECRET_ACCESS_KEY", session.credentials.secretAccessKey, 1)
         if let token = session.credentials.sessionToken { setenv("AWS_SESSION_TOKEN", token, 1) }
         if session.expiration != Int64.max { setenv("AWS_CREDENTIAL_EXPIRATION", session.expirationText, 1) }
-        if let region = supply.plan.region {
+        if let region = setup.plan.region {
             setenv("AWS_REGION", region, 1)
             setenv("AWS_DEFAULT_REGION", region, 1)
         }
         let argv = command.map { strdup($0) } + [nil]
         execvp(command[0], argv)
         let failure = Errno.current
-        throw CLIError(.commandNotRun, "cannot run \(command[0]): \(failure)")
+        throw LatchkeyError(.commandNotRun, "cannot run \(command[0]): \(failure)")
     }
 }

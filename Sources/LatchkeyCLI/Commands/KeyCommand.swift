@@ -1,3 +1,4 @@
+import LatchkeyCore
 import ArgumentParser
 import SealedStore
 import SystemSupport
@@ -44,32 +45,34 @@ struct KeyPasswordSet: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
-        let newPassword = try readNewPassword(context)
-        var current = key
+    func run(_ world: World) throws {
+        let newPassword = try readNewPassword(world)
+        var current = key.settings
         let rememberNew = current.remember
         current.remember = false
-        let access = KeyAccess(options: current, context: context, passphraseFile: passphrase.passphraseFile)
+        let vault = try VaultSession(world: world, passphraseFile: passphrase.passphraseFile)
+        let access = KeyAccess(world: world, settings: current, vault: vault)
         try access.withSession { session, found in
             var accessKey = try newPassword.withUnsafeBytes {
                 try OATHSession.deriveAccessKey(password: Array($0), salt: session.select.salt)
             }
             defer { accessKey.wipe() }
             try session.setAccessKey(accessKey)
-            context.standardError("Set the OATH password of the key in \(found.reader)\n")
+            world.standardError("Set the OATH password of the key in \(found.reader)\n")
             if rememberNew {
-                try RememberedKeys.remember(accessKey, deviceID: session.select.deviceID, context: context, passphraseFile: passphrase.passphraseFile)
+                try RememberedKeys(vault: vault).remember(accessKey, deviceID: session.select.deviceID)
+                world.standardError("Remembered the access key for this key (device \(session.select.deviceID)) in the sealed vault\n")
             }
         }
     }
 
-    private func readNewPassword(_ context: CommandContext) throws -> SecretBytes {
-        if let newPasswordFile { return try CLIPassphrases.read(newPasswordFile) }
-        if let value = context.environment.nonEmpty(Self.variable) { return SecretBytes(Array(value.utf8)) }
-        guard let tty = Terminal.open() else {
-            throw CLIError(.oathPassword, "no new OATH password and no terminal to ask on: set \(Self.variable) or pass --new-password-file PATH")
+    private func readNewPassword(_ world: World) throws -> SecretBytes {
+        if let newPasswordFile { return try Passphrases.read(newPasswordFile) }
+        if let value = world.environment.nonEmpty(Self.variable) { return SecretBytes(Array(value.utf8)) }
+        guard let password = try world.prompter.askSecret("New OATH password: ", confirm: true, what: "password") else {
+            throw LatchkeyError(.oathPassword, "no new OATH password and no terminal to ask on: set \(Self.variable) or pass --new-password-file PATH")
         }
-        return try CLIPassphrases.ask(tty, prompt: "New OATH password: ", confirm: true, what: "password")
+        return password
     }
 }
 
@@ -88,15 +91,15 @@ struct KeyPasswordClear: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
-        let access = KeyAccess(options: key, context: context, passphraseFile: passphrase.passphraseFile)
+    func run(_ world: World) throws {
+        let access = KeyAccess(world: world, settings: key.settings, vault: try VaultSession(world: world, passphraseFile: passphrase.passphraseFile))
         try access.withSession { session, found in
             guard session.select.isPasswordProtected else {
-                context.standardError("The key in \(found.reader) has no OATH password\n")
+                world.standardError("The key in \(found.reader) has no OATH password\n")
                 return
             }
             try session.setAccessKey(nil)
-            context.standardError("Cleared the OATH password of the key in \(found.reader)\n")
+            world.standardError("Cleared the OATH password of the key in \(found.reader)\n")
         }
     }
 }
@@ -121,20 +124,20 @@ struct KeyReset: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
-        let access = KeyAccess(options: key, context: context, passphraseFile: nil)
+    func run(_ world: World) throws {
+        let access = KeyAccess(world: world, settings: key.settings, vault: try VaultSession(world: world, passphraseFile: nil))
         try access.withSession(needsAuthentication: false) { session, found in
             if !force {
-                guard let tty = Terminal.open() else {
-                    throw CLIError(.usage, "refusing to reset without confirmation: there is no terminal; pass --force")
+                guard world.prompter.canAsk else {
+                    throw LatchkeyError(.usage, "refusing to reset without confirmation: there is no terminal; pass --force")
                 }
-                tty.write("Erase every OATH account on the key in \(found.reader)? Type 'reset' to confirm: ")
-                guard let answer = try tty.readLine(), answer.withUnsafeBytes({ Array($0) }) == Array("reset".utf8) else {
-                    throw CLIError(.failure, "not confirmed; nothing was erased")
+                let question = "Erase every OATH account on the key in \(found.reader)? Type 'reset' to confirm: "
+                guard let answer = try world.prompter.ask(question, secret: false), answer.withUnsafeBytes({ Array($0) }) == Array("reset".utf8) else {
+                    throw LatchkeyError(.failure, "not confirmed; nothing was erased")
                 }
             }
             try session.reset()
-            context.standardError("Reset the OATH applet of the key in \(found.reader)\n")
+            world.standardError("Reset the OATH applet of the key in \(found.reader)\n")
         }
     }
 }

@@ -1,3 +1,4 @@
+import LatchkeyCore
 import ArgumentParser
 
 /// `latchkey keys …`: long-term AWS access keys sealed in the vault.

@@ -1,3 +1,4 @@
+import LatchkeyCore
 import ArgumentParser
 import SealedStore
 import SystemSupport
@@ -26,37 +27,36 @@ struct KeysAdd: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
+    func run(_ world: World) throws {
         guard !profile.isEmpty, !profile.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 } == true }) else {
-            throw CLIError(.invalidInput, "the profile name must be non-empty and contain no spaces or control characters")
+            throw LatchkeyError(.invalidInput, "the profile name must be non-empty and contain no spaces or control characters")
         }
-        let key = try readKey(context)
-        let location = try context.vaultLocation()
-        let passphrases = CLIPassphrases(environment: context.environment, passphraseFile: passphrase.passphraseFile)
-        try Vault.update(at: location, passphrases: passphrases) { contents in
+        let key = try readKey(world)
+        let vault = try VaultSession(world: world, passphraseFile: passphrase.passphraseFile)
+        let location = vault.location
+        try vault.update(creatingWith: .standard) { contents in
             if !force, contents.entry(.awsAccessKey, named: profile) != nil {
-                throw CLIError(.alreadyExists, "keys for profile '\(profile)' are already sealed; add --force to replace them")
+                throw LatchkeyError(.alreadyExists, "keys for profile '\(profile)' are already sealed; add --force to replace them")
             }
             try contents.upsert(key.entry)
             try SealedKeyIndex.rewrite(from: contents, at: location)
         }
-        context.standardError("Sealed the access key \(key.accessKeyID) for profile '\(profile)' in \(location.file)\n")
+        world.standardError("Sealed the access key \(key.accessKeyID) for profile '\(profile)' in \(location.file)\n")
     }
 
-    private func readKey(_ context: CommandContext) throws -> SealedAWSKey {
+    private func readKey(_ world: World) throws -> SealedAWSKey {
         var id: String
         var secret: [UInt8]
-        if context.inputIsTerminal, let tty = Terminal.open() {
-            tty.write("Access key id for '\(profile)': ")
-            id = String(decoding: try tty.readLine()?.bytes ?? [], as: UTF8.self)
-            secret = try tty.readSecret(prompt: "Secret access key: ")?.bytes ?? []
+        if world.output.inputIsTerminal, world.prompter.canAsk {
+            id = String(decoding: try world.prompter.ask("Access key id for '\(profile)': ", secret: false)?.bytes ?? [], as: UTF8.self)
+            secret = try world.prompter.ask("Secret access key: ", secret: true)?.bytes ?? []
         } else {
-            var input = try context.readStandardInput()
+            var input = try world.output.readInput()
             defer { input.wipe() }
             let lines = input.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
                 .map { line in line.last == UInt8(ascii: "\r") ? Array(line.dropLast()) : Array(line) }
             guard lines.count == 2 else {
-                throw CLIError(.invalidInput, "stdin must hold two lines: the access key id, then the secret access key")
+                throw LatchkeyError(.invalidInput, "stdin must hold two lines: the access key id, then the secret access key")
             }
             id = String(decoding: lines[0], as: UTF8.self)
             secret = lines[1]
@@ -64,10 +64,10 @@ struct KeysAdd: ParsableCommand {
         defer { secret.wipe() }
         id = String(id.trimmingASCIIWhitespace())
         guard SealedAWSKey.isValidAccessKeyID(id) else {
-            throw CLIError(.invalidInput, "the access key id must be 16 to 128 upper-case letters and digits (like AKIA…)")
+            throw LatchkeyError(.invalidInput, "the access key id must be 16 to 128 upper-case letters and digits (like AKIA…)")
         }
         guard SealedAWSKey.isValidSecret(secret) else {
-            throw CLIError(.invalidInput, "the secret access key must be 16 to 128 printable characters without spaces")
+            throw LatchkeyError(.invalidInput, "the secret access key must be 16 to 128 printable characters without spaces")
         }
         return SealedAWSKey(profile: profile, accessKeyID: id, secretAccessKey: SecretBytes(secret))
     }

@@ -1,3 +1,4 @@
+import LatchkeyCore
 import ArgumentParser
 import SealedStore
 #if canImport(FoundationEssentials)
@@ -24,10 +25,9 @@ struct KeysList: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
-        let location = try context.vaultLocation()
-        let passphrases = CLIPassphrases(environment: context.environment, passphraseFile: passphrase.passphraseFile)
-        let keys = try Vault.unlock(at: location, passphrases: passphrases).map { SealedAWSKey.all(in: $0.contents) } ?? []
+    func run(_ world: World) throws {
+        let vault = try VaultSession(world: world, passphraseFile: passphrase.passphraseFile)
+        let keys = try vault.open().map { SealedAWSKey.all(in: $0.contents) } ?? []
         if json {
             struct Listed: Encodable {
                 var profile: String
@@ -36,9 +36,9 @@ struct KeysList: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
             let listed = keys.map { Listed(profile: $0.profile, access_key_id: $0.accessKeyID) }
-            context.standardOutput(listed.isEmpty ? "[]\n" : String(decoding: try encoder.encode(listed), as: UTF8.self) + "\n")
+            world.standardOutput(listed.isEmpty ? "[]\n" : String(decoding: try encoder.encode(listed), as: UTF8.self) + "\n")
             return
         }
-        for key in keys { context.standardOutput("\(key.profile)\t\(key.accessKeyID)\n") }
+        for key in keys { world.standardOutput("\(key.profile)\t\(key.accessKeyID)\n") }
     }
 }

@@ -1,3 +1,4 @@
+import LatchkeyCore
 import ArgumentParser
 import SealedStore
 
@@ -18,16 +19,16 @@ struct KeysRemove: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
-        let location = try context.vaultLocation()
-        let passphrases = CLIPassphrases(environment: context.environment, passphraseFile: passphrase.passphraseFile)
-        try Vault.update(at: location, passphrases: passphrases, creatingWith: nil) { contents in
+    func run(_ world: World) throws {
+        let vault = try VaultSession(world: world, passphraseFile: passphrase.passphraseFile)
+        let location = vault.location
+        try vault.update(creatingWith: nil) { contents in
             guard contents.remove(.awsAccessKey, named: profile) else {
                 let profiles = SealedAWSKey.all(in: contents).map(\.profile)
-                throw CLIError(.accountNotFound, "no keys are sealed for profile '\(profile)'" + (profiles.isEmpty ? "" : "; profiles: \(profiles.joined(separator: ", "))"))
+                throw LatchkeyError(.accountNotFound, "no keys are sealed for profile '\(profile)'" + (profiles.isEmpty ? "" : "; profiles: \(profiles.joined(separator: ", "))"))
             }
             try SealedKeyIndex.rewrite(from: contents, at: location)
         }
-        context.standardError("Removed the sealed keys of profile '\(profile)' from \(location.file)\n")
+        world.standardError("Removed the sealed keys of profile '\(profile)' from \(location.file)\n")
     }
 }

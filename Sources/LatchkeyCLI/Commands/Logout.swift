@@ -1,3 +1,4 @@
+import LatchkeyCore
 import ArgumentParser
 import SessionCache
 
@@ -26,18 +27,18 @@ struct Logout: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
+    func run(_ world: World) throws {
         if all {
-            guard let cache = SessionCache.standard(in: context.environment) else {
-                throw CLIError(.failure, "cannot find the home directory: set HOME or XDG_CACHE_HOME")
+            guard let cache = SessionCache.standard(in: world.environment) else {
+                throw LatchkeyError(.failure, "cannot find the home directory: set HOME or XDG_CACHE_HOME")
             }
             let removed = try cache.removeAll()
-            context.standardError("Removed \(removed) cached session\(removed == 1 ? "" : "s")\n")
+            world.standardError("Removed \(removed) cached session\(removed == 1 ? "" : "s")\n")
             return
         }
-        let supply = try CredentialSupply(profile: profile, durationSeconds: nil, context: context)
+        let setup = try CredentialService(world: world).setup(profile: profile, durationSeconds: nil)
         var removed = 0
-        for key in supply.plan.allCacheKeys where try supply.cache.remove(key) { removed += 1 }
-        context.standardError("Removed \(removed) cached session\(removed == 1 ? "" : "s") of profile '\(supply.plan.profile)'\n")
+        for key in setup.plan.allCacheKeys where try setup.cache.remove(key) { removed += 1 }
+        world.standardError("Removed \(removed) cached session\(removed == 1 ? "" : "s") of profile '\(setup.plan.profile)'\n")
     }
 }

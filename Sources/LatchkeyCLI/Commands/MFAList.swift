@@ -1,3 +1,4 @@
+import LatchkeyCore
 import ArgumentParser
 import SealedStore
 import STS
@@ -38,12 +39,12 @@ struct MFAList: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
-        let keys = try ProfileKeys(profile: profile, passphraseFile: passphrase.passphraseFile, context: context)
+    func run(_ world: World) throws {
+        let keys = try CredentialService(world: world).longTermKeys(profile: profile, passphraseFile: passphrase.passphraseFile)
         let (identity, userName) = try keys.caller()
         let devices = try keys.call("ListMFADevices") { (iam) throws(STSClientError) in try iam.allMFADevices(userName: userName) }
-        let oathAccount = keys.supply.config.profile(named: keys.profile)?.nonEmpty("latchkey_oath_account")
-        let places = CodePlaces(context: context, key: key, passphraseFile: passphrase.passphraseFile)
+        let oathAccount = keys.setup.config.profile(named: keys.profile)?.nonEmpty("latchkey_oath_account")
+        let places = CodePlaces(world: world, key: key, passphraseFile: passphrase.passphraseFile)
         let rows = devices.map { device in
             let names = AWSAccountNames.candidates(account: nil, serial: device.serialNumber) + (oathAccount.map { [$0] } ?? [])
             return (
@@ -55,68 +56,58 @@ struct MFAList: ParsableCommand {
                 "{" + [("serial", row.serial), ("enabled", row.enabled), ("sealed", row.sealed), ("yubikey", row.yubikey)]
                     .map { "\"\($0.0)\":\"\(CredentialOutput.jsonEscaped($0.1))\"" }.joined(separator: ",") + "}"
             }
-            context.standardOutput("{\"user\":\"\(CredentialOutput.jsonEscaped(identity.arn))\",\"devices\":[\(items.joined(separator: ","))]}\n")
+            world.standardOutput("{\"user\":\"\(CredentialOutput.jsonEscaped(identity.arn))\",\"devices\":[\(items.joined(separator: ","))]}\n")
             return
         }
         guard !rows.isEmpty else {
-            context.standardError("\(identity.arn) has no MFA device (add one with `latchkey mfa enroll`)\n")
+            world.standardError("\(identity.arn) has no MFA device (add one with `latchkey mfa enroll`)\n")
             return
         }
         for row in rows {
-            context.standardOutput("\(row.serial)  enabled \(row.enabled.isEmpty ? "?" : row.enabled)  sealed: \(row.sealed)  yubikey: \(row.yubikey)\n")
+            world.standardOutput("\(row.serial)  enabled \(row.enabled.isEmpty ? "?" : row.enabled)  sealed: \(row.sealed)  yubikey: \(row.yubikey)\n")
         }
     }
 }
 
-/// Where latchkey looks for a device's account, each looked at once.
+/// Where latchkey looks for a device's account: each token listed once.
 final class CodePlaces {
-    let context: CommandContext
+    let world: World
     let key: KeyOptions
-    let passphraseFile: String?
-    private var sealedIDs: Result<[String], CLIError>?
-    private var keyIDs: Result<[String], CLIError>?
+    let passphrase: PassphraseOptions
+    private var listed: [TokenKind: Result<[String], LatchkeyError>] = [:]
 
-    init(context: CommandContext, key: KeyOptions, passphraseFile: String?) {
-        self.context = context
+    init(world: World, key: KeyOptions, passphraseFile: String?) {
+        self.world = world
         self.key = key
-        self.passphraseFile = passphraseFile
+        var passphrase = PassphraseOptions()
+        passphrase.passphraseFile = passphraseFile
+        self.passphrase = passphrase
     }
 
     func sealed(_ names: [String]) -> String {
-        if sealedIDs == nil {
-            sealedIDs = Self.attempt {
-                guard let location = VaultLocation.standard(in: context.environment), try Vault.header(at: location) != nil else { return [] }
-                let contents = try SharedVault(context: context, passphraseFile: passphraseFile).contents()
-                return SealedAccounts.all(in: contents).filter(\.kind.isTOTP).map(\.id.description)
-            }
-        }
-        return Self.answer(sealedIDs, names, unknown: { "unknown (\($0.message))" })
+        answer(.sealed, names) { "unknown (\($0.message))" }
     }
 
     func yubikey(_ names: [String]) -> String {
-        if keyIDs == nil {
-            keyIDs = Self.attempt {
-                try KeyAccess(options: key, context: context, passphraseFile: passphraseFile).withSession { session, _ in
-                    try session.list().map(\.id)
-                }
-            }
-        }
-        return Self.answer(keyIDs, names) { error in
-            error.status == .noKey || error.status == .smartCard ? "unknown (no key)" : "unknown (\(error.message))"
+        answer(.yubikey, names) { error in
+            error.category == .noKey || error.category == .smartCard ? "unknown (no key)" : "unknown (\(error.message))"
         }
     }
 
-    private static func attempt(_ body: () throws -> [String]) -> Result<[String], CLIError> {
-        do { return .success(try body()) } catch {
-            return .failure(CLIError(mapping: error) ?? CLIError(.failure, "\(error)"))
+    /// Whether one of `names` is a TOTP account on the token; a vault that
+    /// does not exist has none (no passphrase is asked for).
+    private func answer(_ kind: TokenKind, _ names: [String], unknown: (LatchkeyError) -> String) -> String {
+        if listed[kind] == nil {
+            listed[kind] = Result {
+                let token = try TokenChoice(kind: kind, key: key, passphrase: passphrase).source(world)
+                if let sealed = token as? SealedTokens, !sealed.vault.exists { return [] }
+                return try token.list().accounts.filter { $0.type == "totp" }.map(\.id)
+            }.mapError { LatchkeyError(mapping: $0) ?? LatchkeyError(.failure, "\($0)") }
         }
-    }
-
-    private static func answer(_ ids: Result<[String], CLIError>?, _ names: [String], unknown: (CLIError) -> String) -> String {
-        switch ids {
-        case .success(let ids): names.contains(where: ids.contains) ? "yes" : "no"
-        case .failure(let error): unknown(error)
-        case nil: "unknown"
+        switch listed[kind] {
+        case .success(let ids): return names.contains(where: ids.contains) ? "yes" : "no"
+        case .failure(let error): return unknown(error)
+        case nil: return "unknown"
         }
     }
 }

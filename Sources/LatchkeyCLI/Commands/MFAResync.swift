@@ -1,3 +1,4 @@
+import LatchkeyCore
 import ArgumentParser
 import OATH
 import SealedStore
@@ -35,33 +36,19 @@ struct MFAResync: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
-        let keys = try ProfileKeys(profile: profile, passphraseFile: passphrase.passphraseFile, context: context)
-        let section = keys.supply.config.profile(named: keys.profile)
+    func run(_ world: World) throws {
+        let keys = try CredentialService(world: world).longTermKeys(profile: profile, passphraseFile: passphrase.passphraseFile)
+        let section = keys.setup.config.profile(named: keys.profile)
         guard let serial = serial ?? section?.nonEmpty("mfa_serial") else {
-            throw CLIError(.noCredentials, "profile '\(keys.profile)' has no mfa_serial: name the device with --serial")
+            throw LatchkeyError(.noCredentials, "profile '\(keys.profile)' has no mfa_serial: name the device with --serial")
         }
         let userName = try user ?? keys.callerUserName()
-        let names = AWSAccountNames.candidates(account: section?.nonEmpty("latchkey_oath_account"), serial: serial)
-        let now = context.now()
-        let codes: [String]
-        if source.isYubiKey {
-            codes = try KeyAccess(options: key, context: context, passphraseFile: passphrase.passphraseFile).withSession { session, _ in
-                let ids = try session.list().map(\.id)
-                guard let id = names.first(where: ids.contains) else { throw CLIMFACodes.noAccount(names, on: "the YubiKey", ids: ids) }
-                return try [now, now + 30].map { time in try KeyCode.calculate { try session.code(forExactID: id, at: time) } }
-            }
-        } else {
-            let accounts = SealedAccounts.all(in: try SharedVault(context: context, passphraseFile: passphrase.passphraseFile).contents())
-            let ids = accounts.map(\.id.description)
-            guard let id = names.first(where: ids.contains), let account = accounts.first(where: { $0.id.description == id }) else {
-                throw CLIMFACodes.noAccount(names, on: "the sealed vault", ids: ids)
-            }
-            codes = [account.code(at: now), account.code(at: now + 30)]
-        }
+        let now = world.unixTime
+        let token = try source.token(key: key, passphrase: passphrase).source(world)
+        let codes = try token.mfaCodes(account: section?.nonEmpty("latchkey_oath_account"), serial: serial, at: [now, now + 30])
         try keys.call("ResyncMFADevice") { (iam) throws(STSClientError) in
             try iam.send(MFADeviceCodesRequest(.resync, userName: userName, serialNumber: serial, authenticationCode1: codes[0], authenticationCode2: codes[1]))
         }
-        context.standardError("Resynchronised \(serial) for \(userName)\n")
+        world.standardError("Resynchronised \(serial) for \(userName)\n")
     }
 }

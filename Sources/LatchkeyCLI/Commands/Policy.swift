@@ -1,3 +1,4 @@
+import LatchkeyCore
 import ArgumentParser
 
 /// `latchkey policy KIND`: prints an IAM policy document for MFA.
@@ -83,9 +84,9 @@ struct Policy: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
+    func run(_ world: World) throws {
         let document = try PolicyDocuments(account: account, user: user, role: role, maxAge: maxAge).document(kind)
-        context.standardOutput(document.rendered() + "\n")
+        world.standardOutput(document.rendered() + "\n")
     }
 }
 
@@ -98,17 +99,17 @@ struct PolicyDocuments {
 
     init(account: String?, user: String?, role: String?, maxAge: String?) throws {
         if let account, !(account.utf8.count == 12 && account.utf8.allSatisfy { (0x30...0x39).contains($0) }) {
-            throw CLIError(.invalidInput, "--account must be a 12-digit AWS account id")
+            throw LatchkeyError(.invalidInput, "--account must be a 12-digit AWS account id")
         }
         if let user, !IAMName.isValid(user) {
-            throw CLIError(.invalidInput, "--user must be an IAM user name: 1 to 64 letters, digits and _+=,.@-")
+            throw LatchkeyError(.invalidInput, "--user must be an IAM user name: 1 to 64 letters, digits and _+=,.@-")
         }
         if let role, !(IAMName.isValid(role) || IAMName.isRoleARN(role)) {
-            throw CLIError(.invalidInput, "--role must be a role name (1 to 64 letters, digits and _+=,.@-) or arn:aws…:iam::ACCOUNT:role/NAME")
+            throw LatchkeyError(.invalidInput, "--role must be a role name (1 to 64 letters, digits and _+=,.@-) or arn:aws…:iam::ACCOUNT:role/NAME")
         }
         if let maxAge {
-            guard let seconds = CredentialOptions.seconds(maxAge), seconds <= 129_600 else {
-                throw CLIError(.invalidInput, "--max-age must be 1 s to 36 h: seconds, or like 90m, 12h, 1h30m")
+            guard let seconds = DurationText.seconds(maxAge), seconds <= 129_600 else {
+                throw LatchkeyError(.invalidInput, "--max-age must be 1 s to 36 h: seconds, or like 90m, 12h, 1h30m")
             }
             maxAgeSeconds = seconds
         }

@@ -1,3 +1,4 @@
+import LatchkeyCore
 import AWSConfig
 import ArgumentParser
 #if canImport(FoundationEssentials)
@@ -25,19 +26,19 @@ struct Profiles: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
-        let config = try SharedConfig.load(environment: context.environment)
+    func run(_ world: World) throws {
+        let config = try SharedConfig.load(environment: world.environment)
         let document = config.document(redactingSecrets: true)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            context.standardOutput(String(decoding: try encoder.encode(document), as: UTF8.self) + "\n")
+            world.standardOutput(String(decoding: try encoder.encode(document), as: UTF8.self) + "\n")
             return
         }
         for name in document.profiles.keys.sorted() {
-            context.standardOutput("[\(name)]\n")
+            world.standardOutput("[\(name)]\n")
             for (key, value) in (document.profiles[name] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                context.standardOutput("  \(key) = \(Self.text(value))\n")
+                world.standardOutput("  \(key) = \(Self.text(value))\n")
             }
         }
     }

@@ -1,3 +1,4 @@
+import LatchkeyCore
 import ArgumentParser
 import SealedStore
 
@@ -37,11 +38,11 @@ struct VaultInit: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
-        let location = try context.vaultLocation()
-        let passphrases = CLIPassphrases(environment: context.environment, passphraseFile: passphrase.passphraseFile)
+    func run(_ world: World) throws {
+        let location = try world.vaultLocation()
+        let passphrases = Passphrases(world: world, passphraseFile: passphrase.passphraseFile)
         try Vault.create(at: location, passphrases: passphrases, parameters: newVault.parameters)
-        context.standardError("Created \(location.file) (\(newVault.parameters))\n")
+        world.standardError("Created \(location.file) (\(newVault.parameters))\n")
     }
 }
 
@@ -67,13 +68,13 @@ struct VaultPasswd: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
-        let location = try context.vaultLocation()
-        let passphrases = CLIPassphrases(
-            environment: context.environment, passphraseFile: passphrase.passphraseFile,
-            isChangingPassphrase: true, newPassphraseFile: newPassphraseFile)
+    func run(_ world: World) throws {
+        let location = try world.vaultLocation()
+        var passphrases = Passphrases(world: world, passphraseFile: passphrase.passphraseFile)
+        passphrases.isChangingPassphrase = true
+        passphrases.newPassphraseFile = newPassphraseFile
         try Vault.changePassphrase(at: location, passphrases: passphrases)
-        context.standardError("Re-sealed \(location.file) under the new passphrase\n")
+        world.standardError("Re-sealed \(location.file) under the new passphrase\n")
     }
 }
 
@@ -89,12 +90,12 @@ struct VaultInfo: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
-        let location = try context.vaultLocation()
+    func run(_ world: World) throws {
+        let location = try world.vaultLocation()
         guard let header = try Vault.header(at: location) else {
-            throw CLIError(.failure, "no vault at \(location.file)")
+            throw LatchkeyError(.failure, "no vault at \(location.file)")
         }
-        context.standardOutput("""
+        world.standardOutput("""
             path: \(location.file)
             format: \(header.version)
             kdf: \(header.kdf)

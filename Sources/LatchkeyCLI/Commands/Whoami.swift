@@ -1,3 +1,4 @@
+import LatchkeyCore
 import ArgumentParser
 import STS
 
@@ -16,21 +17,20 @@ struct Whoami: ParsableCommand {
 
     func run() throws { try run(.live) }
 
-    func run(_ context: CommandContext) throws {
-        let supply = try CredentialSupply(options: options, context: context)
-        let session = try supply.credentials(options)
+    func run(_ world: World) throws {
+        let (session, setup) = try CredentialService(world: world).obtain(options.request)
         let identity: CallerIdentity
         do {
-            identity = try STSClient(credentials: session.credentials, endpoint: supply.plan.sts, transport: CurlTransport())
+            identity = try STSClient(credentials: session.credentials, endpoint: setup.plan.sts, transport: world.http, clock: world.clock)
                 .getCallerIdentity()
         } catch {
-            throw CLIError(call: "GetCallerIdentity", error)
+            throw LatchkeyError(call: "GetCallerIdentity", error)
         }
         let fields = [
             ("UserId", identity.userID), ("Account", identity.account), ("Arn", identity.arn),
-            ("Expiration", session.expirationText), ("Profile", supply.plan.profile),
+            ("Expiration", session.expirationText), ("Profile", setup.plan.profile),
         ]
-        context.standardOutput(
+        world.standardOutput(
             "{" + fields.map { "\"\($0.0)\":\"\(CredentialOutput.jsonEscaped($0.1))\"" }.joined(separator: ",") + "}\n")
     }
 }

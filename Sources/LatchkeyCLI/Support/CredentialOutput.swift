@@ -1,4 +1,5 @@
 import ArgumentParser
+import LatchkeyCore
 import SessionCache
 
 /// The shapes `aws configure export-credentials --format` prints, and the
@@ -37,7 +38,7 @@ enum CredentialOutput {
         // These lines are meant for eval: refuse anything a shell would read
         // as more than a word (AWS's keys and tokens are base64 and never do).
         for (name, value) in variables where !isShellSafe(value) {
-            throw CLIError(.awsUnavailable, "\(name) from AWS holds characters that are unsafe to print for a shell; not printing it")
+            throw LatchkeyError(.awsUnavailable, "\(name) from AWS holds characters that are unsafe to print for a shell; not printing it")
         }
         return variables.map { name, value in
             switch format {

@@ -1,23 +1,21 @@
 import ArgumentParser
-import YubiKey
+import LatchkeyCore
 import SealedStore
+import YubiKey
 
-/// Where OATH accounts live: the YubiKey's OATH applet or the sealed local
-/// vault. One must be chosen, so no script's meaning depends on a default.
-enum TokenSource: String, EnumerableFlag {
-    case yubikey
-    case sealed
-
-    static func help(for value: TokenSource) -> ArgumentHelp? {
+extension TokenKind: EnumerableFlag {
+    public static func help(for value: TokenKind) -> ArgumentHelp? {
         switch value {
-        case .yubikey: "Use the YubiKey's OATH applet (through pcscd)."
+        case .yubikey: "Use the YubiKey's OATH applet (through pcscd, or directly over USB)."
         case .sealed: "Use the passphrase-sealed local vault."
         }
     }
 }
 
+/// Where the accounts live: one must be chosen, so no script's meaning
+/// depends on a default.
 struct SourceOptions: ParsableArguments {
-    @Flag var source: TokenSource?
+    @Flag var source: TokenKind?
 
     func validate() throws {
         guard source != nil else { throw ValidationError("choose where the account lives: --yubikey or --sealed") }
@@ -42,29 +40,61 @@ struct NewVaultOptions: ParsableArguments {
 
 struct PassphraseOptions: ParsableArguments {
     @Option(
-        name: .customLong("passphrase-file"),
+        name: .customLong(CredentialOption.passphraseFile.name),
         help: ArgumentHelp("Read the vault passphrase from this file (one trailing newline is ignored).", valueName: "path"))
     var passphraseFile: String?
 }
 
 /// How to reach the key and unlock its OATH applet.
 struct KeyOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Use the reader whose name contains this text (also LATCHKEY_READER).", valueName: "text"))
+    @Option(
+        name: .customLong(CredentialOption.reader.name),
+        help: ArgumentHelp("Use the reader whose name contains this text (also LATCHKEY_READER).", valueName: "text"))
     var reader: String?
 
     @Option(
+        name: .customLong(CredentialOption.transport.name),
         help: ArgumentHelp(
             "How to reach the key: auto (pcscd, else directly over USB), pcsc or ccid (also LATCHKEY_TRANSPORT).",
             valueName: "transport"))
     var transport: KeyTransport?
 
     @Option(
-        name: .customLong("oath-password-file"),
+        name: .customLong(CredentialOption.oathPasswordFile.name),
         help: ArgumentHelp("Read the key's OATH password from this file (also LATCHKEY_OATH_PASSWORD).", valueName: "path"))
     var oathPasswordFile: String?
 
-    @Flag(help: "Keep the key's derived access key (not the password) in the sealed vault, so later calls need no password.")
+    @Flag(
+        name: .customLong(CredentialOption.remember.name),
+        help: "Keep the key's derived access key (not the password) in the sealed vault, so later calls need no password.")
     var remember = false
+
+    var settings: KeySettings {
+        KeySettings(reader: reader, transport: transport, oathPasswordFile: oathPasswordFile, remember: remember)
+    }
 }
 
 extension KeyTransport: ExpressibleByArgument {}
+
+/// The token a command works on, opened with the run's vault session (so the
+/// vault is unlocked at most once, whoever asks first).
+struct TokenChoice {
+    var kind: TokenKind
+    var key: KeyOptions
+    var passphrase: PassphraseOptions
+    var newVault = KDFParameters.standard
+
+    func source(_ world: World) throws -> any TokenSource {
+        let vault = try VaultSession(world: world, passphraseFile: passphrase.passphraseFile)
+        switch kind {
+        case .yubikey: return YubiKeyTokens(access: KeyAccess(world: world, settings: key.settings, vault: vault))
+        case .sealed: return SealedTokens(vault: vault, world: world, newVaultParameters: newVault)
+        }
+    }
+}
+
+extension SourceOptions {
+    func token(key: KeyOptions, passphrase: PassphraseOptions, newVault: KDFParameters = .standard) -> TokenChoice {
+        TokenChoice(kind: source ?? .sealed, key: key, passphrase: passphrase, newVault: newVault)
+    }
+}

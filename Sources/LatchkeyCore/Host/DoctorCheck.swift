@@ -2,8 +2,8 @@
 ///
 /// Encodes as `{"name", "status", "detail", "fix"}` (`fix` is `null` when
 /// there is none); `title` is for the text output only.
-struct DoctorCheck: Encodable, Equatable {
-    enum Status: String, Encodable {
+public struct DoctorCheck: Encodable, Equatable {
+    public enum Status: String, Encodable {
         /// The check was performed and passed.
         case ok
         /// The check was performed and found a problem; `fix` says what to do.
@@ -15,7 +15,7 @@ struct DoctorCheck: Encodable, Equatable {
         /// reader checks). `detail` says why; never shown as passed.
         case skip
 
-        var symbol: String {
+        public var symbol: String {
             switch self {
             case .ok: "✓"
             case .fail: "✗"
@@ -26,32 +26,32 @@ struct DoctorCheck: Encodable, Equatable {
     }
 
     /// A stable identifier for scripts, e.g. `pcscd`, `clock`.
-    var name: String
+    public var name: String
     /// What was checked, in words, e.g. "pcscd reachable".
-    var title: String
-    var status: Status
-    var detail: String
-    var fix: String?
+    public var title: String
+    public var status: Status
+    public var detail: String
+    public var fix: String?
 
-    static func ok(_ name: String, _ title: String, _ detail: String) -> DoctorCheck {
+    public static func ok(_ name: String, _ title: String, _ detail: String) -> DoctorCheck {
         DoctorCheck(name: name, title: title, status: .ok, detail: detail)
     }
 
-    static func fail(_ name: String, _ title: String, _ detail: String, fix: String) -> DoctorCheck {
+    public static func fail(_ name: String, _ title: String, _ detail: String, fix: String) -> DoctorCheck {
         DoctorCheck(name: name, title: title, status: .fail, detail: detail, fix: fix)
     }
 
-    static func warn(_ name: String, _ title: String, _ detail: String, fix: String? = nil) -> DoctorCheck {
+    public static func warn(_ name: String, _ title: String, _ detail: String, fix: String? = nil) -> DoctorCheck {
         DoctorCheck(name: name, title: title, status: .warn, detail: detail, fix: fix)
     }
 
-    static func skip(_ name: String, _ title: String, because reason: String) -> DoctorCheck {
+    public static func skip(_ name: String, _ title: String, because reason: String) -> DoctorCheck {
         DoctorCheck(name: name, title: title, status: .skip, detail: "not checked: \(reason)")
     }
 
     private enum CodingKeys: String, CodingKey { case name, status, detail, fix }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(name, forKey: .name)
         try container.encode(status, forKey: .status)
@@ -61,7 +61,7 @@ struct DoctorCheck: Encodable, Equatable {
 
     /// The text form: the symbol, title and detail on one line, and the fix
     /// (for a failure or warning that has one) indented on the next.
-    var text: String {
+    public var text: String {
         var lines = "\(status.symbol) \(title): \(detail)\n"
         if let fix, status == .fail || status == .warn { lines += "    fix: \(fix)\n" }
         return lines

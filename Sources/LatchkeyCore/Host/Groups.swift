@@ -7,28 +7,28 @@ import Musl
 #endif
 
 /// A group as the group database has it.
-struct GroupEntry: Equatable {
-    var name: String
-    var gid: UInt32
+public struct GroupEntry: Equatable {
+    public var name: String
+    public var gid: UInt32
     /// The supplementary members listed in the entry (not users whose
     /// primary group it is).
-    var members: [String]
+    public var members: [String]
 }
 
 /// Where groups are looked up: the running system through NSS (`getgrnam`,
 /// so LDAP and sssd groups count), or the `etc/group` file below another
 /// root directory (an image or chroot that `--root` names).
-enum GroupDatabase {
+public enum GroupDatabase {
     case system
     case groupFile(root: String)
 
     /// The database for a root directory: the system's for `/`.
-    init(root: String) {
+    public init(root: String) {
         self = root == "/" ? .system : .groupFile(root: root)
     }
 
     /// The group named `name`, or `nil` when there is none.
-    func group(named name: String) -> GroupEntry? {
+    public func group(named name: String) -> GroupEntry? {
         switch self {
         case .system:
             guard let entry = getgrnam(name) else { return nil }
@@ -53,7 +53,7 @@ enum GroupDatabase {
 
     /// What `groupadd` / `usermod` need to act on this database: `--root DIR`
     /// for another root directory.
-    var commandRootOption: String {
+    public var commandRootOption: String {
         switch self {
         case .system: ""
         case .groupFile(let root): " --root \(shellQuoted(root))"
@@ -62,15 +62,15 @@ enum GroupDatabase {
 }
 
 /// The user running latchkey.
-struct CurrentUser {
-    var name: String?
-    var uid: UInt32
+public struct CurrentUser {
+    public var name: String?
+    public var uid: UInt32
     /// The groups this process has now (effective and supplementary): what a
     /// device node's permissions are checked against. A user added to a group
     /// has it only in sessions started afterwards.
-    var processGroups: Set<UInt32>
+    public var processGroups: Set<UInt32>
 
-    static var live: CurrentUser {
+    public static var live: CurrentUser {
         let uid = getuid()
         let name = getpwuid(uid).flatMap { $0.pointee.pw_name.map { String(cString: $0) } }
         var groups = Set([getegid()])
@@ -85,7 +85,7 @@ struct CurrentUser {
 
     /// Who should be added to the group: the user who ran `sudo`, else this
     /// user unless it is root, else a placeholder for the command line.
-    func userToAdd(environment: Environment) -> String {
+    public func userToAdd(environment: Environment) -> String {
         if let sudoUser = environment.nonEmpty("SUDO_USER"), sudoUser != "root" { return sudoUser }
         if let name, uid != 0 { return name }
         return "USER"
@@ -93,7 +93,7 @@ struct CurrentUser {
 }
 
 /// `text` as one shell word: as is when it is plainly safe, else in single quotes.
-func shellQuoted(_ text: String) -> String {
+public func shellQuoted(_ text: String) -> String {
     let safe = !text.isEmpty && text.unicodeScalars.allSatisfy {
         ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "/._-+=:,@".unicodeScalars.contains($0)
     }
@@ -102,6 +102,6 @@ func shellQuoted(_ text: String) -> String {
 
 /// `text` cut to `limit` characters, control characters as `?`: for
 /// echoing input or another program's output on one line.
-func printableName(_ text: String, limit: Int = 64) -> String {
+public func printableName(_ text: String, limit: Int = 64) -> String {
     String(String.UnicodeScalarView(text.unicodeScalars.prefix(limit).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
 }

@@ -6,16 +6,16 @@ import YubiKey
 /// What pcscd said when `latchkey doctor` asked: the context, the readers,
 /// and each reader's OATH applet (or why there is none). Gathered once, read
 /// by several checks.
-struct PCSCFindings {
+public struct PCSCFindings {
     /// Why `SCardEstablishContext` failed, or `nil` when it worked.
-    var establishError: PCSCError?
+    public var establishError: PCSCError?
     /// Why listing the readers failed, or `nil`.
-    var readersError: PCSCError?
-    var readers: [String] = []
+    public var readersError: PCSCError?
+    public var readers: [String] = []
     /// One per reader, when there were readers to try.
-    var reports: [ReaderReport] = []
+    public var reports: [ReaderReport] = []
 
-    static func gather() -> PCSCFindings {
+    public static func gather() -> PCSCFindings {
         var findings = PCSCFindings()
         let context: PCSCContext
         do {
@@ -40,14 +40,14 @@ struct PCSCFindings {
     }
 
     /// The PC/SC error a reader's connection failed with, if that is what failed.
-    static func connectError(_ report: ReaderReport) -> PCSCError? {
+    public static func connectError(_ report: ReaderReport) -> PCSCError? {
         if case .failure(.pcsc(let error)) = report.applet { return error }
         return nil
     }
 
     /// Readers whose card `SCardConnect` reached (the applet answered, or
     /// failed after the connection was made).
-    var connectedReaders: [String] {
+    public var connectedReaders: [String] {
         reports.filter { report in
             if case .failure(.pcsc) = report.applet { return false }
             return true
@@ -58,24 +58,31 @@ struct PCSCFindings {
 /// `SCardEstablishContext: Service not available (0x8010001D)`: the call,
 /// pcsc-lite's words and the code, without ``PCSCError``'s advice (a check
 /// gives its own fix).
-func shortText(_ error: PCSCError) -> String {
+public func shortText(_ error: PCSCError) -> String {
     let code = String(UInt32(truncatingIfNeeded: error.code), radix: 16, uppercase: true)
     return "\(error.function): \(error.libraryText) (0x\(code))"
 }
 
 /// The checks that talk to pcscd or read the machine's rule files and
 /// processes. `root` is `/` except in tests (`doctor --root`).
-struct DeviceChecks {
-    var root: String
-    var pcsc: PCSCFindings
-    var user: CurrentUser
-    var environment: Environment
+public struct DeviceChecks {
+    public var root: String
+    public var pcsc: PCSCFindings
+    public var user: CurrentUser
+    public var environment: Environment
 
-    static let setupFix = "run `sudo latchkey setup`, add yourself to its group, and log in again"
+    public init(root: String, pcsc: PCSCFindings, user: CurrentUser, environment: Environment) {
+        self.root = root
+        self.pcsc = pcsc
+        self.user = user
+        self.environment = environment
+    }
+
+    public static let setupFix = "run `sudo latchkey setup`, add yourself to its group, and log in again"
 
     // MARK: - pcscd and polkit (real PC/SC calls)
 
-    func pcscd() -> DoctorCheck {
+    public func pcscd() -> DoctorCheck {
         let title = "pcscd reachable"
         guard let error = pcsc.establishError else {
             return .ok("pcscd", title, "pcscd answered SCardEstablishContext")
@@ -92,7 +99,7 @@ struct DeviceChecks {
         }
     }
 
-    func polkit() -> DoctorCheck {
+    public func polkit() -> DoctorCheck {
         let title = "polkit allows this user"
         if let error = pcsc.establishError {
             guard error.kind == .securityViolation else { return .skip("polkit", title, because: "pcscd is not reachable") }
@@ -114,7 +121,7 @@ struct DeviceChecks {
         return .ok("polkit", title, "access_pcsc allowed; access_card allowed for \(connected.joined(separator: ", "))")
     }
 
-    func readers() -> DoctorCheck {
+    public func readers() -> DoctorCheck {
         let title = "readers found"
         guard pcsc.establishError == nil else { return .skip("readers", title, because: "no connection to pcscd") }
         if let error = pcsc.readersError {
@@ -128,7 +135,7 @@ struct DeviceChecks {
         return .ok("readers", title, "\(pcsc.readers.count): \(pcsc.readers.joined(separator: ", "))")
     }
 
-    func oathApplets() -> DoctorCheck {
+    public func oathApplets() -> DoctorCheck {
         let title = "OATH applets found"
         guard pcsc.establishError == nil, pcsc.readersError == nil, !pcsc.readers.isEmpty else {
             return .skip("oath", title, because: "no reader to ask")
@@ -157,9 +164,9 @@ struct DeviceChecks {
 
     /// Programs that open YubiKeys through pcscd and may keep them to
     /// themselves (GnuPG's scdaemon without `pcsc-shared`; yubikey-agent).
-    static let exclusiveHolders = ["scdaemon", "yubikey-agent"]
+    public static let exclusiveHolders = ["scdaemon", "yubikey-agent"]
 
-    func keyHolders() -> DoctorCheck {
+    public func keyHolders() -> DoctorCheck {
         let title = "no other program holding the key"
         let busy = pcsc.reports.filter { PCSCFindings.connectError($0)?.kind == .sharingViolation }
         let processes = runningPrograms()
@@ -192,7 +199,7 @@ struct DeviceChecks {
 
     /// The programs running, from `/proc/PID/comm`, or `nil` when `/proc`
     /// cannot be read.
-    func runningPrograms() -> [(pid: Int, name: String)]? {
+    public func runningPrograms() -> [(pid: Int, name: String)]? {
         let proc = prefixed(root, "/proc")
         guard SystemFiles.isDirectory(proc) else { return nil }
         return SystemFiles.names(in: proc).compactMap { entry in
@@ -214,7 +221,7 @@ struct DeviceChecks {
 
     // MARK: - Rules and the group
 
-    func udevRule(_ udev: UdevFindings) -> DoctorCheck {
+    public func udevRule(_ udev: UdevFindings) -> DoctorCheck {
         let title = "udev rule for YubiKey CCID devices"
         let groups = udev.groupsCoveringAll
         if !groups.isEmpty {
@@ -230,7 +237,7 @@ struct DeviceChecks {
             fix: Self.setupFix)
     }
 
-    func polkitRule(_ polkit: PolkitFindings) -> DoctorCheck {
+    public func polkitRule(_ polkit: PolkitFindings) -> DoctorCheck {
         let title = "polkit rule for pcscd"
         if !polkit.files.isEmpty {
             let groups = polkit.groups.isEmpty ? "" : " for group \(polkit.groups.joined(separator: ", "))"
@@ -249,7 +256,7 @@ struct DeviceChecks {
     }
 
     /// Whether this user is in the groups the installed rules name.
-    func groupMembership(_ udev: UdevFindings, _ polkit: PolkitFindings) -> DoctorCheck {
+    public func groupMembership(_ udev: UdevFindings, _ polkit: PolkitFindings) -> DoctorCheck {
         let title = "this user in the rules' group"
         var groups = udev.groupsCoveringAll
         for group in polkit.groups where !groups.contains(group) { groups.append(group) }
@@ -294,7 +301,7 @@ struct DeviceChecks {
     /// direct CCID transport needs, and what pcscd needs too (it opens the
     /// device as its own user, but a desktop session or SSH user running
     /// latchkey without pcscd needs the node).
-    func usbDevices(_ usb: Result<[USBKeyReport], USBError>) -> DoctorCheck {
+    public func usbDevices(_ usb: Result<[USBKeyReport], USBError>) -> DoctorCheck {
         let title = "YubiKeys on USB, and this user may open them"
         let keys: [USBKeyReport]
         switch usb {
@@ -341,14 +348,14 @@ struct DeviceChecks {
         return .ok("usb", title, described + (probed ? "; CCID interface free" : ""))
     }
 
-    static func isBusy(_ claim: Result<Void, USBError>) -> Bool {
+    public static func isBusy(_ claim: Result<Void, USBError>) -> Bool {
         if case .failure(let error) = claim { return error.kind == .busy }
         return false
     }
 
     /// `YubiKey 4/5 OTP+FIDO+CCID (1050:0407) at /dev/bus/usb/001/004,
     /// interfaces OTP FIDO CCID, may open`.
-    static func describe(_ key: USBKeyReport) -> String {
+    public static func describe(_ key: USBKeyReport) -> String {
         let interfaces = key.interfaces.isEmpty ? "no interfaces read" : "interfaces " + key.interfaces.map(\.rawValue).joined(separator: " ")
         let access: String
         switch key.access {

@@ -10,21 +10,21 @@ import Foundation
 #endif
 
 /// The checks about AWS: the clock against STS, and the profiles' MFA sources.
-struct AWSChecks {
-    var environment: Environment
+public struct AWSChecks {
+    public var environment: Environment
     /// The shared config, or why it could not be read.
-    var config: Result<SharedConfig, SharedConfigError>
-    var client: CurlHTTPClient
+    public var config: Result<SharedConfig, SharedConfigError>
+    public var client: CurlHTTPClient
     /// The local clock, read before and after the request.
-    var now: () -> Date
+    public var now: () -> Date
 
     /// TOTP codes change every 30 s; a clock off by more than a step gives
     /// codes AWS rejects.
-    static let clockTolerance = 30.0
+    public static let clockTolerance = 30.0
     /// The values `latchkey_mfa` may have; absent means `prompt`.
-    static let mfaSources = ["yubikey", "sealed", "prompt"]
+    public static let mfaSources = ["yubikey", "sealed", "prompt"]
 
-    init(environment: Environment, client: CurlHTTPClient = CurlHTTPClient(timeoutMilliseconds: 5_000, connectTimeoutMilliseconds: 3_000, maximumResponseBytes: 64 << 10), now: @escaping () -> Date = Date.init) {
+    public init(environment: Environment, client: CurlHTTPClient = CurlHTTPClient(timeoutMilliseconds: 5_000, connectTimeoutMilliseconds: 3_000, maximumResponseBytes: 64 << 10), now: @escaping () -> Date = Date.init) {
         self.environment = environment
         self.client = client
         self.now = now
@@ -41,7 +41,7 @@ struct AWSChecks {
     /// to the STS endpoint of the selected profile's region (so
     /// `AWS_ENDPOINT_URL_STS` and the other endpoint settings apply). No
     /// credentials are sent; STS answers with an error and a `Date` anyway.
-    func clock() -> DoctorCheck {
+    public func clock() -> DoctorCheck {
         let title = "clock in step with STS"
         let loaded = (try? config.get()) ?? SharedConfig()
         let profile = loaded.profile(named: SharedConfig.selectedProfileName(environment: environment))
@@ -89,7 +89,7 @@ struct AWSChecks {
 
     /// Which profiles have `mfa_serial`, and where each gets its code from
     /// (`latchkey_mfa`).
-    func profiles() -> DoctorCheck {
+    public func profiles() -> DoctorCheck {
         let title = "AWS profiles with mfa_serial"
         let loaded: SharedConfig
         switch config {

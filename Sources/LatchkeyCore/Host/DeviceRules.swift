@@ -6,38 +6,38 @@
 /// where the group's name goes. They are kept here as literals (the package
 /// has no resources); CLITests' SetupTests compares what `setup` writes with
 /// those files, so a change to one side alone fails the tests.
-enum DeviceRules {
+public enum DeviceRules {
     /// Stands for the group's name in the templates.
-    static let groupPlaceholder = "@LATCHKEY_GROUP@"
-    static let defaultGroup = "latchkey"
+    public static let groupPlaceholder = "@LATCHKEY_GROUP@"
+    public static let defaultGroup = "latchkey"
 
     /// Yubico's USB vendor id, as udev writes it.
-    static let vendorID = "1050"
+    public static let vendorID = "1050"
     /// The product ids of YubiKeys with a CCID interface (NEO 0111 0112 0115
     /// 0116; YubiKey 4/5 0404 0405 0406 0407).
-    static let ccidProductIDs = ["0111", "0112", "0115", "0116", "0404", "0405", "0406", "0407"]
+    public static let ccidProductIDs = ["0111", "0112", "0115", "0116", "0404", "0405", "0406", "0407"]
     /// The two pcsc-lite polkit actions the polkit rule grants.
-    static let pcscActions = ["org.debian.pcsc-lite.access_pcsc", "org.debian.pcsc-lite.access_card"]
+    public static let pcscActions = ["org.debian.pcsc-lite.access_pcsc", "org.debian.pcsc-lite.access_card"]
 
     /// One rule file: where it goes below the root, and its text.
-    struct RuleFile {
+    public struct RuleFile: Sendable {
         /// Relative to the root directory, e.g. `etc/udev/rules.d/70-latchkey-yubikey.rules`.
-        var relativePath: String
-        var template: String
+        public var relativePath: String
+        public var template: String
 
         /// The file's text for `group` (already validated).
-        func text(group: String) -> String {
+        public func text(group: String) -> String {
             template.replacing(DeviceRules.groupPlaceholder, with: group)
         }
     }
 
-    static let udevRule = RuleFile(relativePath: "etc/udev/rules.d/70-latchkey-yubikey.rules", template: udevTemplate)
-    static let polkitRule = RuleFile(relativePath: "etc/polkit-1/rules.d/50-latchkey-pcscd.rules", template: polkitTemplate)
+    public static let udevRule = RuleFile(relativePath: "etc/udev/rules.d/70-latchkey-yubikey.rules", template: udevTemplate)
+    public static let polkitRule = RuleFile(relativePath: "etc/polkit-1/rules.d/50-latchkey-pcscd.rules", template: polkitTemplate)
 
     /// Whether `name` is a group name setup accepts: `[a-z_][a-z0-9_-]*`, at
     /// most 32 characters (the portable subset useradd(8) documents). The
     /// name goes into both rule files, so nothing else may pass.
-    static func isValidGroupName(_ name: String) -> Bool {
+    public static func isValidGroupName(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
         guard let first = bytes.first, bytes.count <= 32 else { return false }
         func isLowerOrUnderscore(_ byte: UInt8) -> Bool { (0x61...0x7A).contains(byte) || byte == UInt8(ascii: "_") }
@@ -49,7 +49,7 @@ enum DeviceRules {
 
     // MARK: - The texts (keep identical to udev/)
 
-    static let udevTemplate = """
+    public static let udevTemplate = """
         # latchkey: access to the CCID (smart-card) interface of YubiKeys.
         #
         # Installed by `latchkey setup` as /etc/udev/rules.d/70-latchkey-yubikey.rules;
@@ -99,7 +99,7 @@ enum DeviceRules {
         LABEL="latchkey_yubikey_end"
         """ + "\n"
 
-    static let polkitTemplate = """
+    public static let polkitTemplate = """
         // latchkey: lets members of group @LATCHKEY_GROUP@ use pcscd, and through it
         // the YubiKey, from SSH sessions, cron jobs and services.
         //

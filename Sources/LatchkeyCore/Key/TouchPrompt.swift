@@ -1,11 +1,11 @@
 import Dispatch
 import SystemSupport
 
-/// Tells the user to touch the key — only if the key is still thinking after
-/// half a second, which is how a touch-required CALCULATE looks from outside
-/// (accounts that need no touch answer in milliseconds, so they never see
-/// it). The prompt goes to /dev/tty when there is one, else stderr; never
-/// stdout. On a terminal it counts down the seconds the key will wait.
+/// Tells the person to touch the key — only if the key is still thinking
+/// after half a second, which is how a touch-required CALCULATE looks from
+/// outside (accounts that need no touch answer in milliseconds, so they
+/// never see it). On a terminal it counts down the seconds the key will
+/// wait; without one, one line on stderr; never stdout.
 final class TouchPrompt: @unchecked Sendable {
     // @unchecked: all mutable state is touched only on `queue`.
     static let delayMilliseconds = 500
@@ -16,9 +16,15 @@ final class TouchPrompt: @unchecked Sendable {
     private var timer: DispatchSourceTimer?
     private var shown = false
     private var secondsLeft = TouchPrompt.keyWaitSeconds
-    private let terminal: Terminal?
+    private let prompter: any Prompter
+    private let onTerminal: Bool
+    private let standardError: (String) -> Void
 
-    init() { terminal = Terminal.open() }
+    init(world: World) {
+        prompter = world.prompter
+        onTerminal = world.prompter.canAsk
+        standardError = world.output.writeError
+    }
 
     /// Runs `body` (a CALCULATE that may wait for a touch) with the prompt armed.
     func around<T>(_ body: () throws -> T) rethrows -> T {
@@ -36,11 +42,11 @@ final class TouchPrompt: @unchecked Sendable {
     }
 
     private func tick() {
-        if let terminal {
-            terminal.write("\r\u{1B}[KTouch your YubiKey… (\(max(secondsLeft, 0)) s)")
+        if onTerminal {
+            prompter.show("\r\u{1B}[KTouch your YubiKey… (\(max(secondsLeft, 0)) s)")
             secondsLeft -= 1
         } else if !shown {
-            StandardStream.error("Touch your YubiKey…\n")
+            standardError("Touch your YubiKey…\n")
         }
         shown = true
     }
@@ -49,7 +55,7 @@ final class TouchPrompt: @unchecked Sendable {
         queue.sync {
             timer?.cancel()
             timer = nil
-            if shown, let terminal { terminal.write("\r\u{1B}[K") }
+            if shown, onTerminal { prompter.show("\r\u{1B}[K") }
         }
     }
 }

@@ -7,39 +7,30 @@ import Musl
 #endif
 
 /// Another program latchkey runs (so far only `udevadm`, from `setup`).
-struct ExternalProgram {
+public struct ExternalProgram {
     /// How a run ended.
-    struct Outcome {
+    public struct Outcome {
         /// The exit status, or `nil` when it was killed by a signal or for
         /// taking longer than the time limit.
-        var status: Int32?
+        public var status: Int32?
         /// stdout and stderr together, the last 4 KiB at most, trimmed.
-        var output: String
-        var timedOut: Bool
+        public var output: String
+        public var timedOut: Bool
 
         /// The output's last line, for a one-line report.
-        var lastLine: String {
+        public var lastLine: String {
             output.split(separator: "\n").last.map(String.init) ?? ""
         }
     }
 
-    var path: String
+    public var path: String
 
-    /// Finds `name` in `PATH`, then in the sbin directories that a plain
-    /// user's `PATH` often lacks (udevadm lives in /usr/bin or /sbin).
-    static func find(_ name: String, environment: Environment) -> ExternalProgram? {
-        let path = (environment.nonEmpty("PATH") ?? "/usr/bin:/bin").split(separator: ":").map(String.init)
-        for directory in path + ["/usr/sbin", "/sbin", "/usr/bin", "/bin"] where directory.hasPrefix("/") {
-            let candidate = directory + "/" + name
-            if access(candidate, X_OK) == 0, !SystemFiles.isDirectory(candidate) { return ExternalProgram(path: candidate) }
-        }
-        return nil
-    }
+    public init(path: String) { self.path = path }
 
     /// Runs the program with `arguments`, stdin from /dev/null, default
-    /// signal handling, and this process's environment; kills it after
-    /// `timeoutSeconds`. The corresponding C function is `posix_spawn`.
-    func run(_ arguments: [String], timeoutSeconds: Int = 30) throws(SystemError) -> Outcome {
+    /// signal handling, and `environment` less latchkey's secrets; kills it
+    /// after `timeoutSeconds`. The corresponding C function is `posix_spawn`.
+    public func run(_ arguments: [String], environment: Environment, timeoutSeconds: Int = 30) throws(SystemError) -> Outcome {
         var pipeEnds: [Int32] = [-1, -1]
         guard pipe(&pipeEnds) == 0 else { throw SystemError("cannot create a pipe for", path: path) }
         // Close-on-exec, so the program holds only the copies on its fd 1 and 2.
@@ -67,9 +58,10 @@ struct ExternalProgram {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.forChild.variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+        let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
         close(pipeEnds[1])
         guard spawned == 0 else { throw SystemError("cannot run", path: path, errno: Errno(rawValue: spawned)) }
 

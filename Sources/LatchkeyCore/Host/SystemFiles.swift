@@ -9,7 +9,7 @@ import Musl
 /// Files that belong to the system rather than to the user: rule files
 /// other programs (udevd, polkitd) read, so they are 0644 and their
 /// directories 0755, unlike ``PrivateFiles``' 0600/0700.
-enum SystemFiles {
+public enum SystemFiles {
     /// Replaces `path` with `bytes` atomically, with mode 0644.
     ///
     /// The bytes are first written and flushed under a hidden name in the same
@@ -17,7 +17,7 @@ enum SystemFiles {
     /// 0644 and renamed over `path`, so `path` only ever holds the old file or
     /// the complete new one, already 0644. The hidden name does not end in
     /// `.rules`, so neither udevd nor polkitd reads it meanwhile.
-    static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws(SystemError) {
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws(SystemError) {
         let directory = PrivateFiles.parentDirectory(of: path)
         let staging = "\(directory)/.\(PrivateFiles.baseName(of: path)).\(getpid()).staged"
         do {
@@ -40,7 +40,7 @@ enum SystemFiles {
 
     /// The directories below `root` that `path` (below `root` too) needs and
     /// that do not exist yet, outermost first.
-    static func missingDirectories(for path: String, below root: String) -> [String] {
+    public static func missingDirectories(for path: String, below root: String) -> [String] {
         var missing: [String] = []
         var directory = PrivateFiles.parentDirectory(of: path)
         while directory.count > root.count, !PrivateFiles.exists(directory) {
@@ -51,7 +51,7 @@ enum SystemFiles {
     }
 
     /// Creates `directory` with mode 0755 whatever the umask (its parent must exist).
-    static func makeDirectory(_ directory: String) throws(SystemError) {
+    public static func makeDirectory(_ directory: String) throws(SystemError) {
         if mkdir(directory, 0o755) != 0 && Errno.current != .exists {
             throw SystemError("cannot create directory", path: directory)
         }
@@ -61,7 +61,7 @@ enum SystemFiles {
     /// The first of `path`'s components below `root` (the file itself
     /// included) that is a symbolic link, or `nil`; components that do not
     /// exist end the search (nothing below them can be a link).
-    static func firstSymbolicLink(from root: String, to path: String) -> String? {
+    public static func firstSymbolicLink(from root: String, to path: String) -> String? {
         guard path.hasPrefix(root + "/") else { return nil }
         var current = root
         for component in path.dropFirst(root.count + 1).split(separator: "/") {
@@ -74,20 +74,20 @@ enum SystemFiles {
     }
 
     /// Whether `path` is an executable regular file (following links).
-    static func isExecutableFile(_ path: String) -> Bool {
+    public static func isExecutableFile(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG && access(path, X_OK) == 0
     }
 
     /// Whether `path` is a directory (following links).
-    static func isDirectory(_ path: String) -> Bool {
+    public static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// The names in `directory`, sorted, without `.` and `..`; empty when it
     /// cannot be read.
-    static func names(in directory: String) -> [String] {
+    public static func names(in directory: String) -> [String] {
         guard let handle = opendir(directory) else { return [] }
         defer { closedir(handle) }
         var names: [String] = []
@@ -101,7 +101,7 @@ enum SystemFiles {
     }
 
     /// The target of the symbolic link at `path`, or `nil` when it is not one.
-    static func linkTarget(_ path: String) -> String? {
+    public static func linkTarget(_ path: String) -> String? {
         var buffer = [CChar](repeating: 0, count: 4096)
         let length = readlink(path, &buffer, buffer.count - 1)
         guard length >= 0 else { return nil }
@@ -110,7 +110,7 @@ enum SystemFiles {
 
     /// A small text file's contents (links followed), or `nil` when it is
     /// absent, unreadable, not a regular file or over `limit` bytes.
-    static func readText(_ path: String, limit: Int = 1 << 20) -> String? {
+    public static func readText(_ path: String, limit: Int = 1 << 20) -> String? {
         guard let bytes = try? PrivateFiles.read(path, limit: limit, followLinks: true) else { return nil }
         return String(decoding: bytes, as: UTF8.self)
     }

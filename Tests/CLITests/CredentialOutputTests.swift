@@ -5,6 +5,7 @@ import Testing
 
 @testable import CredentialFlow
 @testable import LatchkeyCLI
+import LatchkeyCore
 
 @Suite("CredentialOutput: the export-credentials formats and credential_process JSON")
 struct CredentialOutputTests {
@@ -68,12 +69,12 @@ struct CredentialOutputTests {
         var session = Self.session
         session.credentials.sessionToken = value
         for format in CredentialFormat.allCases where format != .json {
-            let error = #expect(throws: CLIError.self) { try CredentialOutput.render(session, as: format) }
+            let error = #expect(throws: LatchkeyError.self) { try CredentialOutput.render(session, as: format) }
             #expect(error?.message.contains("AWS_SESSION_TOKEN") == true)
         }
         session.credentials.sessionToken = nil
         session.credentials.secretAccessKey = value
-        #expect(throws: CLIError.self) { try CredentialOutput.render(session, as: .env) }
+        #expect(throws: LatchkeyError.self) { try CredentialOutput.render(session, as: .env) }
     }
 
     @Test("processJSON is JSON with the five keys and an Expiration like 2027-01-15T08:00:00Z")
@@ -107,70 +108,3 @@ struct CredentialOutputTests {
     }
 }
 
-@Suite("Argument pieces: the warm credential-process parse and --duration")
-struct ArgumentPiecesTests {
-    typealias Request = CachedCredentialProcess.Request
-
-    static func parse(_ arguments: [String]) -> Request? { CachedCredentialProcess.parse(arguments[...]) }
-
-    @Test("Profile and duration, as separate or inline values; the last one wins")
-    func profileAndDuration() {
-        #expect(Self.parse([]) == Request())
-        #expect(Self.parse(["--profile", "dev"]) == Request(profile: "dev"))
-        #expect(Self.parse(["--profile=dev"]) == Request(profile: "dev"))
-        #expect(Self.parse(["--duration", "1h"]) == Request(durationSeconds: 3_600))
-        #expect(
-            Self.parse(["--duration=1h30m", "--profile", "a=b"]) == Request(profile: "a=b", durationSeconds: 5_400))
-        #expect(Self.parse(["--profile", "a", "--profile=b"]) == Request(profile: "b"))
-    }
-
-    @Test("Flags and options that do not change the session are skipped, with their values")
-    func ignored() {
-        #expect(Self.parse(["--yubikey", "--profile", "dev"]) == Request(profile: "dev"))
-        #expect(Self.parse(["--sealed", "--prompt", "--remember"]) == Request())
-        #expect(Self.parse(["--reader", "Yubico YubiKey 00 00", "--profile", "dev"]) == Request(profile: "dev"))
-        #expect(
-            Self.parse([
-                "--reader=Yubico", "--oath-password-file", "/p", "--passphrase-file=/q", "--mfa-code", "123456",
-            ]) == Request())
-    }
-
-    @Test(
-        "Anything not understood falls through to the full command",
-        arguments: [
-            ["--refresh"], ["--help"], ["-h"], ["--verbose"], ["extra"], ["--profile"], ["--duration"],
-            ["--duration", "soon"], ["--duration=0"], ["--reader"], ["--mfa-code"], ["--yubikey=yes"],
-            ["--profile", "dev", "--refresh"],
-        ])
-    func fallsThrough(_ arguments: [String]) {
-        #expect(Self.parse(arguments) == nil)
-    }
-
-    @Test(
-        "--duration: seconds, or hours, minutes and seconds",
-        arguments: [
-            ("3600", 3_600), ("3600s", 3_600), ("90m", 5_400), ("12h", 43_200), ("1h30m", 5_400), ("1h30m15s", 5_415),
-            ("900", 900), ("0h15m", 900),
-        ])
-    func durations(_ text: String, _ seconds: Int) {
-        #expect(CredentialOptions.seconds(text) == seconds)
-    }
-
-    @Test(
-        "Bad durations are nil",
-        arguments: [
-            "", "0", "-60", "0m", "0h0m0s", "h", "m30", "1x", "1h30", "1.5h", " 90m", "90 m", "1H", "½h", "٣m",
-            "99999999999999999999",
-        ])
-    func badDurations(_ text: String) {
-        #expect(CredentialOptions.seconds(text) == nil)
-    }
-
-    @Test("A duration too large to count in seconds is refused, not a crash")
-    func hugeDuration() async {
-        // Run in a child process: a trap would kill the test runner otherwise.
-        await #expect(processExitsWith: .success) {
-            #expect(CredentialOptions.seconds("99999999999999999h") == nil)
-        }
-    }
-}

@@ -1,20 +1,20 @@
 import SystemSupport
 
 /// One `KEY op "value"` pair of a udev rule line, e.g. `ATTR{idVendor}=="1050"`.
-struct UdevPair: Equatable {
-    var key: String
+public struct UdevPair: Equatable {
+    public var key: String
     /// `==`, `!=`, `=`, `+=`, `-=` or `:=`.
-    var op: String
-    var value: String
+    public var op: String
+    public var value: String
 }
 
 /// udev rule files as udevd reads them (udev(7)): one rule a line, a
 /// trailing backslash continues it, `#` starts a comment line, and a rule is
 /// comma-separated `KEY op "value"` pairs.
-enum UdevRuleParser {
+public enum UdevRuleParser {
     /// The rule lines of a file: continuations joined, comments and blank
     /// lines left out.
-    static func ruleLines(_ text: String) -> [String] {
+    public static func ruleLines(_ text: String) -> [String] {
         var result: [String] = []
         var pending = ""
         for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -34,7 +34,7 @@ enum UdevRuleParser {
 
     /// The pairs of one rule line, or `nil` when it is not `KEY op "value"`
     /// pairs separated by commas.
-    static func pairs(_ line: String) -> [UdevPair]? {
+    public static func pairs(_ line: String) -> [UdevPair]? {
         var rest = Substring(line)
         var pairs: [UdevPair] = []
         func skipBlanks() { while rest.first == " " || rest.first == "\t" { rest.removeFirst() } }
@@ -85,7 +85,7 @@ enum UdevRuleParser {
 
     /// Whether `text` matches a udev pattern: alternatives separated by `|`,
     /// each with `*`, `?` and `[…]` as in shell globs.
-    static func matches(_ pattern: String, _ text: String) -> Bool {
+    public static func matches(_ pattern: String, _ text: String) -> Bool {
         pattern.split(separator: "|", omittingEmptySubsequences: false).contains { glob(Array($0), Array(text)) }
     }
 
@@ -120,36 +120,36 @@ enum UdevRuleParser {
 }
 
 /// What the udev rule files below a root directory grant YubiKey CCID devices.
-struct UdevFindings {
+public struct UdevFindings {
     /// For each CCID product id, the groups that get read/write access
     /// (GROUP= with a MODE giving the group rw, or no MODE), and where.
-    var groupAccess: [String: [(group: String, file: String)]] = [:]
+    public var groupAccess: [String: [(group: String, file: String)]] = [:]
     /// Files with a rule tagging some of those devices `uaccess`.
-    var uaccessFiles: Set<String> = []
+    public var uaccessFiles: Set<String> = []
     /// The files that were read.
-    var filesRead = 0
+    public var filesRead = 0
 
     /// The directories udevd reads, highest priority first: a file in an
     /// earlier one hides a file of the same name in a later one.
-    static let directories = [
+    public static let directories = [
         "/etc/udev/rules.d", "/run/udev/rules.d", "/usr/local/lib/udev/rules.d", "/usr/lib/udev/rules.d",
         "/lib/udev/rules.d",
     ]
 
     /// The product ids of ``DeviceRules/ccidProductIDs`` that no rule gives a group.
-    var productsWithoutGroup: [String] {
+    public var productsWithoutGroup: [String] {
         DeviceRules.ccidProductIDs.filter { (groupAccess[$0] ?? []).isEmpty }
     }
 
     /// The groups that every CCID product id is given to.
-    var groupsCoveringAll: [String] {
+    public var groupsCoveringAll: [String] {
         let perProduct = DeviceRules.ccidProductIDs.map { Set((groupAccess[$0] ?? []).map(\.group)) }
         guard var common = perProduct.first else { return [] }
         for set in perProduct.dropFirst() { common.formIntersection(set) }
         return common.sorted()
     }
 
-    static func scan(root: String) -> UdevFindings {
+    public static func scan(root: String) -> UdevFindings {
         var findings = UdevFindings()
         for path in effectiveFiles(root: root, directories: directories) {
             guard let text = SystemFiles.readText(path) else { continue }
@@ -187,22 +187,22 @@ struct UdevFindings {
 }
 
 /// What the polkit rule files below a root directory say about pcsc-lite's actions.
-struct PolkitFindings {
+public struct PolkitFindings {
     /// Files that mention both pcsc-lite actions.
-    var files: [String] = []
+    public var files: [String] = []
     /// Groups those files test with `subject.isInGroup("…")`.
-    var groups: [String] = []
+    public var groups: [String] = []
     /// Whether pcsc-lite's polkit policy (its two actions) is installed: when
     /// it is not, this pcscd was built without polkit and refuses nobody.
-    var pcscPolicyInstalled = false
+    public var pcscPolicyInstalled = false
 
-    static let directories = [
+    public static let directories = [
         "/etc/polkit-1/rules.d", "/run/polkit-1/rules.d", "/usr/local/share/polkit-1/rules.d",
         "/usr/share/polkit-1/rules.d",
     ]
-    static let policyFile = "/usr/share/polkit-1/actions/org.debian.pcsc-lite.policy"
+    public static let policyFile = "/usr/share/polkit-1/actions/org.debian.pcsc-lite.policy"
 
-    static func scan(root: String) -> PolkitFindings {
+    public static func scan(root: String) -> PolkitFindings {
         var findings = PolkitFindings()
         findings.pcscPolicyInstalled = PrivateFiles.exists(prefixed(root, policyFile))
         for path in effectiveFiles(root: root, directories: directories) {
@@ -223,7 +223,7 @@ struct PolkitFindings {
 }
 
 /// `path` (absolute) below `root`.
-func prefixed(_ root: String, _ path: String) -> String {
+public func prefixed(_ root: String, _ path: String) -> String {
     root == "/" ? path : root + path
 }
 

@@ -16,14 +16,14 @@ import Musl
 /// held, so two latchkey runs cannot lose each other's sections. It refuses
 /// a symbolic link (replacing it would cut the link a dotfile manager made)
 /// and a section that holds long-term keys (they would be lost).
-enum CredentialsFileWriter {
-    static func write(_ session: CachedSession, profile name: String, plan: CredentialPlan, context: CommandContext, cache: SessionCache) throws {
-        guard let paths = SharedConfigPaths(environment: context.environment) else {
-            throw CLIError(.failure, "cannot find the home directory: set HOME or AWS_SHARED_CREDENTIALS_FILE")
+public enum CredentialsFileWriter {
+    public static func write(_ session: CachedSession, profile name: String, plan: CredentialPlan, world: World, cache: SessionCache) throws {
+        guard let paths = SharedConfigPaths(environment: world.environment) else {
+            throw LatchkeyError(.failure, "cannot find the home directory: set HOME or AWS_SHARED_CREDENTIALS_FILE")
         }
         let path = paths.credentials
         if case .sharedFile(let profile, _)? = plan.step.rootKeys, profile == name {
-            throw CLIError(.invalidInput, "profile '\(name)' holds the long-term keys these credentials come from; write the session to another profile")
+            throw LatchkeyError(.invalidInput, "profile '\(name)' holds the long-term keys these credentials come from; write the session to another profile")
         }
         try PrivateFiles.ensurePrivateDirectory(cache.directory)
         let lock = try FileLock(exclusive: cache.directory + "/credentials-file.lock", timeoutSeconds: 30)
@@ -31,13 +31,13 @@ enum CredentialsFileWriter {
 
         var info = stat()
         if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK {
-            throw CLIError(.invalidInput, "\(path) is a symbolic link; latchkey will not replace it (point AWS_SHARED_CREDENTIALS_FILE at the real file)")
+            throw LatchkeyError(.invalidInput, "\(path) is a symbolic link; latchkey will not replace it (point AWS_SHARED_CREDENTIALS_FILE at the real file)")
         }
         var existing = try PrivateFiles.read(path, limit: 4 << 20) ?? []
         defer { existing.wipe() }
         let current = try SharedConfig.parse(config: nil, configPath: paths.config, credentials: existing, credentialsPath: path)
         if let section = current.credentialsFileProfiles[name], section.nonEmpty("aws_access_key_id") != nil, section.nonEmpty("aws_session_token") == nil {
-            throw CLIError(.invalidInput, "profile '\(name)' in \(path) holds long-term keys (no aws_session_token); latchkey will not overwrite them")
+            throw LatchkeyError(.invalidInput, "profile '\(name)' in \(path) holds long-term keys (no aws_session_token); latchkey will not overwrite them")
         }
         var properties = [
             CredentialsFileEditor.Property("aws_access_key_id", session.credentials.accessKeyID),
@@ -51,7 +51,7 @@ enum CredentialsFileWriter {
         do {
             updated = try CredentialsFileEditor.replacingSection(named: name, with: properties, in: existing)
         } catch {
-            throw CLIError(.invalidInput, "cannot write profile '\(name)': \(error)")
+            throw LatchkeyError(.invalidInput, "cannot write profile '\(name)': \(error)")
         }
         defer { updated.wipe() }
         let directory = PrivateFiles.parentDirectory(of: path)

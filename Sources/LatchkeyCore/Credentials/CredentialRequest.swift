@@ -1,0 +1,160 @@
+import YubiKey
+
+/// Where an MFA code comes from for one call. Without a choice, the
+/// profile's `latchkey_mfa` decides, and without that, the person types it.
+public enum MFASource: String, CaseIterable, Sendable {
+    case yubikey
+    case sealed
+    case prompt
+
+    /// A profile's `latchkey_mfa` value.
+    init(profile: String, setting: String) throws {
+        guard let source = MFASource(rawValue: setting) else {
+            throw LatchkeyError(.invalidInput, "profile '\(profile)': latchkey_mfa must be yubikey, sealed or prompt, not '\(setting)'")
+        }
+        self = source
+    }
+}
+
+/// What a credentials command (`auth`, `credential-process`, `exec`,
+/// `whoami`) asks for.
+public struct CredentialRequest: Sendable, Equatable {
+    /// The profile (nil: AWS_PROFILE, else `default`).
+    public var profile: String?
+    public var mfaSource: MFASource?
+    /// A code given with `--mfa-code`.
+    public var mfaCode: String?
+    public var durationSeconds: Int?
+    /// Ignore cached sessions.
+    public var refresh = false
+    public var key = KeySettings()
+    public var passphraseFile: String?
+
+    public init() {}
+}
+
+/// The options every credentials command takes, in one table: the CLI
+/// declares its options with these names, and the warm `credential-process`
+/// path reads the command line with the same table before
+/// swift-argument-parser is loaded, so the two cannot drift.
+public enum CredentialOption: CaseIterable, Sendable {
+    case profile, yubikey, sealed, prompt, mfaCode, duration, refresh
+    case reader, transport, oathPasswordFile, remember, passphraseFile
+
+    /// The long name without its dashes.
+    public var name: String {
+        switch self {
+        case .profile: "profile"
+        case .yubikey: MFASource.yubikey.rawValue
+        case .sealed: MFASource.sealed.rawValue
+        case .prompt: MFASource.prompt.rawValue
+        case .mfaCode: "mfa-code"
+        case .duration: "duration"
+        case .refresh: "refresh"
+        case .reader: "reader"
+        case .transport: "transport"
+        case .oathPasswordFile: "oath-password-file"
+        case .remember: "remember"
+        case .passphraseFile: "passphrase-file"
+        }
+    }
+
+    public var takesValue: Bool {
+        switch self {
+        case .yubikey, .sealed, .prompt, .refresh, .remember: false
+        default: true
+        }
+    }
+
+    /// Sets this option in `request`; `false` when `value` is not valid for it.
+    func apply(_ value: String?, to request: inout CredentialRequest) -> Bool {
+        switch self {
+        case .profile: request.profile = value
+        case .yubikey: request.mfaSource = .yubikey
+        case .sealed: request.mfaSource = .sealed
+        case .prompt: request.mfaSource = .prompt
+        case .mfaCode: request.mfaCode = value
+        case .duration:
+            guard let seconds = value.flatMap(DurationText.seconds) else { return false }
+            request.durationSeconds = seconds
+        case .refresh: request.refresh = true
+        case .reader: request.key.reader = value
+        case .transport:
+            guard let transport = value.flatMap(KeyTransport.init(rawValue:)) else { return false }
+            request.key.transport = transport
+        case .oathPasswordFile: request.key.oathPasswordFile = value
+        case .remember: request.key.remember = true
+        case .passphraseFile: request.passphraseFile = value
+        }
+        return true
+    }
+
+    /// The warm path's request: what ``parse(_:)`` reads, unless it asks
+    /// for new sessions (`--refresh`), which only the full command makes.
+    public static func warmRequest(_ arguments: ArraySlice<String>) -> CredentialRequest? {
+        guard let request = parse(arguments), !request.refresh else { return nil }
+        return request
+    }
+
+    /// The request `arguments` (what follows the subcommand) spell, when
+    /// every one is an option of this table with a valid value: `--name
+    /// value`, `--name=value`, or a flag. `nil` for anything else (help,
+    /// a typo, a missing value): the full parser then gives the answer.
+    public static func parse(_ arguments: ArraySlice<String>) -> CredentialRequest? {
+        var request = CredentialRequest()
+        var iterator = arguments.makeIterator()
+        while let argument = iterator.next() {
+            guard argument.hasPrefix("--") else { return nil }
+            var name = Substring(argument.dropFirst(2))
+            var value: String?
+            if let equals = name.firstIndex(of: "=") {
+                value = String(name[name.index(after: equals)...])
+                name = name[..<equals]
+            }
+            guard let option = allCases.first(where: { $0.name == name }) else { return nil }
+            if option.takesValue {
+                if value == nil { value = iterator.next() }
+                guard value != nil else { return nil }
+            } else if value != nil {
+                return nil
+            }
+            guard option.apply(value, to: &request) else { return nil }
+        }
+        return request
+    }
+}
+
+/// Durations as people write them.
+public enum DurationText {
+    /// `3600`, `3600s`, `90m`, `12h`, `1h30m` → seconds: digits only, units
+    /// in the order h, m, s and each at most once, and no more than a week
+    /// (STS allows 36 h at most), so nothing can overflow.
+    public static func seconds(_ text: String) -> Int? {
+        let longestDuration = 7 * 86_400
+        let unitSeconds = [3600, 60, 1]
+        let allUnits = Array("hms")
+        var total = 0
+        var number = ""
+        var units = allUnits
+        for character in text {
+            if character.isASCII, character.isNumber {
+                guard number.count < 9 else { return nil }
+                number.append(character)
+                continue
+            }
+            guard let value = Int(number), let unit = units.firstIndex(of: character),
+                let scale = allUnits.firstIndex(of: character)
+            else { return nil }
+            total += value * unitSeconds[scale]
+            units.removeFirst(unit + 1)
+            number = ""
+        }
+        if !number.isEmpty {
+            // A bare number is seconds; after a unit it lacks its own.
+            guard total == 0, let value = Int(number) else { return nil }
+            total = value
+        }
+        guard total > 0, total <= longestDuration else { return nil }
+        return total
+    }
+}

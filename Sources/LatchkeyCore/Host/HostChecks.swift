@@ -1,0 +1,28 @@
+import FoundationEssentials
+import SystemSupport
+import USB
+import YubiKey
+
+/// What `doctor` checks, in one place: the devices and the rules
+/// (``DeviceChecks``), then AWS (``AWSChecks``).
+public enum HostChecks {
+    /// Every check, in the order a person would fix things: pcscd, the key,
+    /// the rules, then AWS.
+    public static func doctor(root: String, world: World) -> [DoctorCheck] {
+        let environment = world.environment
+        let pcsc = PCSCFindings.gather()
+        let device = DeviceChecks(root: root, pcsc: pcsc, user: .live, environment: environment)
+        // The CCID interface is probed (claimed and released) only when
+        // pcscd lists no reader: a key pcscd serves is pcscd's to hold.
+        let usb = Result { () throws(USBError) in try USBKeys.survey(try USBContext(), probingClaims: pcsc.readers.isEmpty) }
+        let udev = UdevFindings.scan(root: root)
+        let polkit = PolkitFindings.scan(root: root)
+        let aws = AWSChecks(environment: environment, now: { world.clock.now() })
+        return [
+            device.pcscd(), device.polkit(), device.readers(), device.oathApplets(), device.keyHolders(),
+            device.usbDevices(usb),
+            device.udevRule(udev), device.polkitRule(polkit), device.groupMembership(udev, polkit),
+            aws.clock(), aws.profiles(),
+        ]
+    }
+}

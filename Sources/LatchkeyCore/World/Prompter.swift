@@ -1,0 +1,61 @@
+import SystemSupport
+
+/// The person latchkey may ask for a secret or show a live status to:
+/// the controlling terminal, or nobody (cron, CI, a service, an IDE's
+/// `credential_process`). Prompts never go to stdout or stderr, which
+/// `credential_process` callers capture.
+public protocol Prompter {
+    /// Whether anyone can be asked (a terminal is there).
+    var canAsk: Bool { get }
+    /// Shows `prompt` and reads one line, with echo off when `secret`.
+    /// `nil` when there is nobody to ask, or at end of input.
+    func ask(_ prompt: String, secret: Bool) throws -> SecretBytes?
+    /// Text for the person only (a countdown, a status line). Dropped when
+    /// there is nobody.
+    func show(_ text: String)
+}
+
+extension Prompter {
+    /// Asks for a secret and, when `confirm`, for it again: an empty answer
+    /// or two different ones are errors, so nothing changes by mistake.
+    /// `nil` when there is nobody to ask.
+    public func askSecret(_ prompt: String, confirm: Bool, what: String) throws -> SecretBytes? {
+        guard canAsk else { return nil }
+        guard let first = try ask(prompt, secret: true), !first.isEmpty else {
+            throw LatchkeyError(.invalidInput, "no \(what) was entered")
+        }
+        if confirm {
+            guard let second = try ask("Repeat it: ", secret: true),
+                second.withUnsafeBytes({ first.constantTimeEquals(Array($0)) })
+            else { throw LatchkeyError(.invalidInput, "the two \(what)s differ; nothing was changed") }
+        }
+        return first
+    }
+}
+
+/// `/dev/tty`, opened for each question (a process without a controlling
+/// terminal gets `nil` at once instead of a prompt that waits forever).
+public struct TerminalPrompter: Prompter {
+    public init() {}
+
+    public var canAsk: Bool { Terminal.open() != nil }
+
+    public func ask(_ prompt: String, secret: Bool) throws -> SecretBytes? {
+        guard let tty = Terminal.open() else { return nil }
+        if secret { return try tty.readSecret(prompt: prompt) }
+        tty.write(prompt)
+        return try tty.readLine()
+    }
+
+    public func show(_ text: String) {
+        Terminal.open()?.write(text)
+    }
+}
+
+/// Nobody to ask: every question is answered `nil`.
+public struct NoPrompter: Prompter {
+    public init() {}
+    public var canAsk: Bool { false }
+    public func ask(_ prompt: String, secret: Bool) throws -> SecretBytes? { nil }
+    public func show(_ text: String) {}
+}
