@@ -86,6 +86,16 @@ public struct EndpointURL: Sendable, Equatable, Hashable, CustomStringConvertibl
         return "\(host):\(port)"
     }
 
+    /// Whether requests go in clear beyond this machine: plain `http` to a
+    /// host that is not loopback (`localhost`, 127.0.0.0/8, `[::1]`).
+    public var isCleartextBeyondLoopback: Bool {
+        guard scheme == "http" else { return false }
+        if host == "localhost" || host.hasSuffix(".localhost") || host == "[::1]" { return false }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        let isLoopbackIPv4 = octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+        return !isLoopbackIPv4
+    }
+
     /// `scheme://host[:port]/path`.
     public var description: String {
         scheme + "://" + host + (port.map { ":\($0)" } ?? "") + path

@@ -40,6 +40,14 @@ public func resolveRegion(environment: Environment, profile: ConfigSection?) -> 
     return nil
 }
 
+/// The CA bundle (a PEM file) to verify TLS servers against:
+/// `AWS_CA_BUNDLE`, else the profile's `ca_bundle`; empty values are skipped.
+public func resolveCABundle(environment: Environment, profile: ConfigSection?) -> ResolvedSetting? {
+    if let value = environment.nonEmpty("AWS_CA_BUNDLE") { return ResolvedSetting(value: value, source: .environment("AWS_CA_BUNDLE")) }
+    if let profile, let value = profile.nonEmpty("ca_bundle") { return ResolvedSetting(value: value, source: .profile(profile.name)) }
+    return nil
+}
+
 /// A service endpoint: where to send requests and which region to sign for.
 public struct ServiceEndpoint: Sendable, Equatable, CustomStringConvertible {
     public enum Source: Sendable, Equatable, CustomStringConvertible {
@@ -132,6 +140,14 @@ public enum AWSService: String, Sendable, CaseIterable {
 /// global `https://sts.amazonaws.com`, signed as us-east-1; with no region at
 /// all STS is global too. IAM is global: `https://iam.amazonaws.com` signed as
 /// us-east-1 (China and GovCloud have their own).
+///
+/// `use_fips_endpoint = true` (or `AWS_USE_FIPS_ENDPOINT`) takes the FIPS
+/// endpoints instead, as the SDKs' endpoint rules do: STS
+/// `https://sts-fips.{region}.amazonaws.com` (legacy ignored; us-east-1 without a
+/// region), but `https://sts.{region}.amazonaws.com` in GovCloud, whose
+/// endpoints are FIPS already; IAM `https://iam-fips.amazonaws.com` (GovCloud's
+/// is FIPS already; China has none, and keeps its own). A configured endpoint
+/// URL still wins.
 public enum EndpointResolver {
     /// The regions `sts_regional_endpoints = legacy` sends to the global endpoint.
     public static let legacyGlobalSTSRegions: Set<String> = [
@@ -150,14 +166,22 @@ public enum EndpointResolver {
         {
             return configured
         }
+        if usesFIPS(profile: profile, environment: environment) {
+            let fipsRegion = region.flatMap { $0 == "aws-global" ? nil : $0 } ?? "us-east-1"
+            if fipsRegion.hasPrefix("us-gov-") { return endpoint("sts.\(fipsRegion).amazonaws.com", fipsRegion, .regional) }
+            return endpoint("sts-fips.\(fipsRegion).\(dnsSuffix(fipsRegion))", fipsRegion, .regional)
+        }
         guard let region, region != "aws-global" else { return global("sts.amazonaws.com", "us-east-1") }
         if try stsRegionalEndpoints(profile: profile, environment: environment) == "legacy",
             legacyGlobalSTSRegions.contains(region)
         {
             return global("sts.amazonaws.com", "us-east-1")
         }
-        let suffix = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
-        return endpoint("sts.\(region).\(suffix)", region, .regional)
+        return endpoint("sts.\(region).\(dnsSuffix(region))", region, .regional)
+    }
+
+    private static func dnsSuffix(_ region: String) -> String {
+        region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
     }
 
     public static func iam(
@@ -172,7 +196,8 @@ public enum EndpointResolver {
         case let region? where region.hasPrefix("us-gov-"):
             (host, partitionRegion) = ("iam.us-gov.amazonaws.com", "us-gov-west-1")
         default:
-            (host, partitionRegion) = ("iam.amazonaws.com", "us-east-1")
+            let fips = usesFIPS(profile: profile, environment: environment)
+            (host, partitionRegion) = (fips ? "iam-fips.amazonaws.com" : "iam.amazonaws.com", "us-east-1")
         }
         if let configured = try configuredEndpoint(
             .iam, profile: profile, config: config, environment: environment, signingRegion: partitionRegion)
@@ -184,10 +209,20 @@ public enum EndpointResolver {
 
     /// Whether configured endpoints are switched off.
     public static func ignoresConfiguredEndpoints(profile: ConfigSection?, environment: Environment) -> Bool {
-        if let value = environment.nonEmpty("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") {
-            return lowercasedKey(value) == "true"
-        }
-        return profile?.nonEmpty("ignore_configured_endpoint_urls").map { lowercasedKey($0) == "true" } ?? false
+        isTrue("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "ignore_configured_endpoint_urls", profile: profile, environment: environment)
+    }
+
+    /// Whether FIPS endpoints are asked for (`AWS_USE_FIPS_ENDPOINT`, else
+    /// the profile's `use_fips_endpoint`).
+    public static func usesFIPS(profile: ConfigSection?, environment: Environment) -> Bool {
+        isTrue("AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint", profile: profile, environment: environment)
+    }
+
+    /// A boolean setting: the variable when set, else the profile's key;
+    /// `true` in any case is true, anything else false.
+    private static func isTrue(_ variable: String, _ key: String, profile: ConfigSection?, environment: Environment) -> Bool {
+        if let value = environment.nonEmpty(variable) { return lowercasedKey(value) == "true" }
+        return profile?.nonEmpty(key).map { lowercasedKey($0) == "true" } ?? false
     }
 
     static func configuredEndpoint(

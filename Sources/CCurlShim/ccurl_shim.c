@@ -72,6 +72,7 @@ int latchkey_http_request(const char *url,
                           const unsigned char *body, size_t body_length,
                           long timeout_ms, long connect_timeout_ms,
                           size_t max_response_bytes,
+                          const char *ca_file,
                           latchkey_http_response *response) {
     memset(response, 0, sizeof(*response));
     pthread_once(&load_once, load_libcurl);
@@ -96,6 +97,7 @@ int latchkey_http_request(const char *url,
     curl.easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl.easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
     curl.easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (ca_file) curl.easy_setopt(easy, CURLOPT_CAINFO, ca_file);
     curl.easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl.easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl.easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);

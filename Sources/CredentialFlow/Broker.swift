@@ -41,8 +41,9 @@ public struct CredentialBroker {
     /// Notes for the person (stderr): discovered devices, waits.
     public var note: (String) -> Void = { _ in }
     public var retryDelay: Duration = .seconds(1)
-    /// The cache notes already given: a reason to ignore the cache is said once.
-    private let saidAboutCache = SaidOnce()
+    /// The notes already given: a reason to ignore the cache, or a warning
+    /// about an endpoint, is said once.
+    private let saidOnce = SaidOnce()
 
     public init(
         cache: SessionCache, transport: any HTTPTransport, codes: any MFACodeSource, keys: any LongTermKeyStore,
@@ -73,7 +74,7 @@ public struct CredentialBroker {
             return try CredentialProcessRunner(environment: environment).run(command, profile: profile)
         case .sessionToken, .assumeRole:
             guard let key = plan.cacheKey(for: step) else { preconditionFailure("STS steps have cache keys") }
-            if !refresh, let session = cache.fresh(key, now: Int64(now()), note: { saidAboutCache.say($0, through: note) }) {
+            if !refresh, let session = cache.fresh(key, now: Int64(now()), note: { saidOnce.say($0, through: note) }) {
                 return session
             }
             return try cache.withLock(key, purpose: Self.lockPurpose(step)) {
@@ -140,6 +141,15 @@ public struct CredentialBroker {
         }
     }
 
+    /// One line (once) when an MFA code or a session is about to travel in
+    /// clear: plain http to a host other than this machine.
+    private func warnIfCleartext(_ service: String, _ endpoint: ServiceEndpoint) {
+        guard endpoint.url.isCleartextBeyondLoopback else { return }
+        saidOnce.say(
+            "latchkey: warning: the \(service) endpoint \(endpoint.url) (\(endpoint.source)) is plain http to another machine: MFA codes and sessions travel in clear\n",
+            through: note)
+    }
+
     /// What the holder of a cache entry's lock waits for, in the lock file
     /// for the message of a caller that gives up waiting.
     static func lockPurpose(_ step: CredentialStep) -> String {
@@ -174,7 +184,10 @@ public struct CredentialBroker {
         // explicitly anyway (moto, for one, needs it).
         let userName = Self.userName(fromARN: identity.arn)
         do {
-            devices = try IAMClient(credentials: credentials, endpoint: plan.iam, transport: transport, clock: clock, retryDelay: retryDelay)
+            warnIfCleartext("IAM", plan.iam)
+            devices = try IAMClient(
+                credentials: credentials, endpoint: plan.iam, transport: transport.trusting(caBundle: plan.caBundle), clock: clock,
+                retryDelay: retryDelay)
                 .allMFADevices(userName: userName)
         } catch {
             throw CredentialFlowError.aws(call: "ListMFADevices", error)
@@ -225,7 +238,10 @@ public struct CredentialBroker {
     }
 
     private func sts(_ credentials: AWSCredentials, _ plan: CredentialPlan) -> STSClient {
-        STSClient(credentials: credentials, endpoint: plan.sts, transport: transport, clock: clock, retryDelay: retryDelay)
+        warnIfCleartext("STS", plan.sts)
+        return STSClient(
+            credentials: credentials, endpoint: plan.sts, transport: transport.trusting(caBundle: plan.caBundle), clock: clock,
+            retryDelay: retryDelay)
     }
 }
 

@@ -107,6 +107,9 @@ public struct CredentialPlan: Sendable, Equatable {
     public var region: String?
     public var sts: ServiceEndpoint
     public var iam: ServiceEndpoint
+    /// The CA bundle to verify STS and IAM against (`AWS_CA_BUNDLE`, else
+    /// the profile's `ca_bundle`); `nil` for the system's.
+    public var caBundle: String? = nil
 
     /// The cache entry for `step`'s result; `nil` for steps that are not
     /// cached (long-term keys, another tool's `credential_process`).

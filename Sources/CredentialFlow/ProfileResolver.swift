@@ -60,7 +60,9 @@ public struct ProfileResolver {
         do {
             let sts = try EndpointResolver.sts(region: region, profile: profile, config: config, environment: environment)
             let iam = try EndpointResolver.iam(region: region, profile: profile, config: config, environment: environment)
-            return CredentialPlan(profile: name, step: step, region: region, sts: sts, iam: iam)
+            return CredentialPlan(
+                profile: name, step: step, region: region, sts: sts, iam: iam,
+                caBundle: resolveCABundle(environment: environment, profile: profile)?.value)
         } catch {
             throw .invalidProfile(name, "\(error)")
         }

@@ -77,6 +77,10 @@ public struct CurlHTTPClient: Sendable {
     public var timeoutMilliseconds: Int
     public var connectTimeoutMilliseconds: Int
     public var maximumResponseBytes: Int
+    /// A CA bundle (PEM file) to verify servers against instead of the
+    /// system's (`AWS_CA_BUNDLE`, `ca_bundle`). The corresponding libcurl
+    /// option is `CURLOPT_CAINFO`.
+    public var caBundlePath: String?
 
     public init(timeoutMilliseconds: Int = 15_000, connectTimeoutMilliseconds: Int = 5_000, maximumResponseBytes: Int = 1 << 20) {
         self.timeoutMilliseconds = timeoutMilliseconds
@@ -96,7 +100,7 @@ public struct CurlHTTPClient: Sendable {
                     latchkey_http_request(
                         request.url, headerArray.baseAddress, headerArray.count,
                         request.body == nil ? nil : (bodyPointer.baseAddress ?? UnsafePointer(bitPattern: 1)), body.count,
-                        timeoutMilliseconds, connectTimeoutMilliseconds, maximumResponseBytes, &raw)
+                        timeoutMilliseconds, connectTimeoutMilliseconds, maximumResponseBytes, caBundlePath, &raw)
                 }
             }
         }

@@ -22,6 +22,12 @@ public struct CurlTransport: HTTPTransport, Sendable {
         self.userAgent = userAgent
     }
 
+    public func trusting(caBundle path: String?) -> any HTTPTransport {
+        var copy = self
+        copy.client.caBundlePath = path
+        return copy
+    }
+
     /// A header that would not reach the server as signed.
     public struct UnsendableHeader: Error, Sendable, Equatable, CustomStringConvertible {
         public var name: String

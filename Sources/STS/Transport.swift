@@ -14,6 +14,13 @@ import FoundationEssentials
 /// It throws only when there is no response (connection, TLS, timeout).
 public protocol HTTPTransport {
     func post(url: String, headers: [HTTPField], body: [UInt8]) throws -> TransportResponse
+    /// This transport verifying TLS servers against the CA bundle at `path`
+    /// (`nil`: the system's). Transports without TLS return themselves.
+    func trusting(caBundle path: String?) -> any HTTPTransport
+}
+
+extension HTTPTransport {
+    public func trusting(caBundle path: String?) -> any HTTPTransport { self }
 }
 
 /// The time source for signing and the waits between attempts.

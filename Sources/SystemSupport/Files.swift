@@ -54,7 +54,7 @@ public enum PrivateFiles {
     /// be able to plant: a symbolic link, a file of another owner, or one
     /// that group or others may write is not read. Costs no more system
     /// calls than ``read(_:limit:followLinks:)`` (the checks use its `fstat`)
-    /// but `geteuid`.
+    /// but one `geteuid` per process.
     public static func readIfTrusted(_ path: String, limit: Int = defaultReadLimit) throws(SystemError) -> TrustedRead {
         let opened: (Int32, stat)?
         do throws(SystemError) {
@@ -67,6 +67,10 @@ public enum PrivateFiles {
         if let problem = trustProblem(owner: info.st_uid, mode: info.st_mode) { return .untrusted(problem) }
         return .contents(try readAll(fd: fd, limit: limit, path: path))
     }
+
+    /// This process's effective uid, asked once (`geteuid`): latchkey never
+    /// changes it, and the warm credential-process path checks two owners.
+    private static let effectiveUser: uid_t = geteuid()
 
     /// Why a directory cannot be trusted to hold this user's private files,
     /// or `nil` when it can or does not exist. One `lstat`.
@@ -83,7 +87,7 @@ public enum PrivateFiles {
     /// Another owner than this process's effective user, or write access for
     /// group or others: either lets someone else put contents there.
     public static func trustProblem(owner: uid_t, mode: mode_t) -> TrustProblem? {
-        let user = geteuid()
+        let user = effectiveUser
         if owner != user { return .otherOwner(uid: owner, user: user) }
         if mode & 0o022 != 0 { return .writableByOthers(mode: mode & 0o7777) }
         return nil
@@ -238,8 +242,8 @@ public enum PrivateFiles {
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw SystemError("cannot stat", path: directory) }
-        if info.st_uid != geteuid() {
-            let problem = TrustProblem.otherOwner(uid: info.st_uid, user: geteuid())
+        if info.st_uid != effectiveUser {
+            let problem = TrustProblem.otherOwner(uid: info.st_uid, user: effectiveUser)
             throw SystemError("will not remove files in", path: directory, errno: .notPermitted, detail: problem.description)
         }
         var removed = 0

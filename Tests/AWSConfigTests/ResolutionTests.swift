@@ -42,6 +42,14 @@ struct ResolutionTests {
             region = cn-north-1
             [profile gov]
             region = us-gov-west-1
+            [profile fips]
+            region = eu-west-1
+            sts_regional_endpoints = legacy
+            use_fips_endpoint = True
+            [profile fips-endpoint]
+            region = eu-west-1
+            use_fips_endpoint = true
+            endpoint_url = http://127.0.0.1:4566
             [services local]
             sts =
               endpoint_url = http://127.0.0.1:5000
@@ -93,6 +101,14 @@ struct ResolutionTests {
         case .iam:
             return try EndpointResolver.iam(region: region, profile: profile, config: config, environment: environment)
         }
+    }
+
+    /// Expects `row`'s URL, signing region and source for `service`.
+    static func expect(_ service: AWSService, _ row: Row, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let endpoint = try resolve(service, row)
+        #expect(endpoint.url.description == row.url, sourceLocation: sourceLocation)
+        #expect(endpoint.signingRegion == row.signingRegion, sourceLocation: sourceLocation)
+        #expect(endpoint.source == row.source, sourceLocation: sourceLocation)
     }
 
     static let stsRows: [Row] = [
@@ -171,10 +187,7 @@ struct ResolutionTests {
         "STS endpoints: regional by default, legacy → global us-east-1, overrides in order, ignore switch",
         arguments: stsRows)
     func stsEndpoint(_ row: Row) throws {
-        let endpoint = try Self.resolve(.sts, row)
-        #expect(endpoint.url.description == row.url)
-        #expect(endpoint.signingRegion == row.signingRegion)
-        #expect(endpoint.source == row.source)
+        try Self.expect(.sts, row)
     }
 
     static let iamRows: [Row] = [
@@ -211,10 +224,37 @@ struct ResolutionTests {
 
     @Test("IAM endpoints: global us-east-1 by default, the same override order with _IAM and iam", arguments: iamRows)
     func iamEndpoint(_ row: Row) throws {
-        let endpoint = try Self.resolve(.iam, row)
-        #expect(endpoint.url.description == row.url)
-        #expect(endpoint.signingRegion == row.signingRegion)
-        #expect(endpoint.source == row.source)
+        try Self.expect(.iam, row)
+    }
+
+    static let fipsRows: [(AWSService, Row)] = [
+        (.sts, Row(profile: "fips", url: "https://sts-fips.eu-west-1.amazonaws.com/", signingRegion: "eu-west-1", source: .regional)),
+        (.sts, Row(
+            profile: "plain", environment: ["AWS_USE_FIPS_ENDPOINT": "true"], url: "https://sts-fips.eu-west-1.amazonaws.com/",
+            signingRegion: "eu-west-1", source: .regional)),
+        (.sts, Row(
+            profile: "fips", environment: ["AWS_USE_FIPS_ENDPOINT": "false"], url: "https://sts.amazonaws.com/",
+            signingRegion: "us-east-1", source: .global)),
+        (.sts, Row(
+            profile: "no-region", environment: ["AWS_USE_FIPS_ENDPOINT": "TRUE"], url: "https://sts-fips.us-east-1.amazonaws.com/",
+            signingRegion: "us-east-1", source: .regional)),
+        (.sts, Row(
+            profile: "gov", environment: ["AWS_USE_FIPS_ENDPOINT": "true"], url: "https://sts.us-gov-west-1.amazonaws.com/",
+            signingRegion: "us-gov-west-1", source: .regional)),
+        (.sts, Row(
+            profile: "fips-endpoint", url: "http://127.0.0.1:4566/", signingRegion: "eu-west-1", source: .profile("fips-endpoint"))),
+        (.iam, Row(profile: "fips", url: "https://iam-fips.amazonaws.com/", signingRegion: "us-east-1", source: .global)),
+        (.iam, Row(
+            profile: "gov", environment: ["AWS_USE_FIPS_ENDPOINT": "true"], url: "https://iam.us-gov.amazonaws.com/",
+            signingRegion: "us-gov-west-1", source: .global)),
+        (.iam, Row(
+            profile: "china", environment: ["AWS_USE_FIPS_ENDPOINT": "true"], url: "https://iam.cn-north-1.amazonaws.com.cn/",
+            signingRegion: "cn-north-1", source: .global)),
+    ]
+
+    @Test("use_fips_endpoint / AWS_USE_FIPS_ENDPOINT: sts-fips.REGION and iam-fips, GovCloud's own, a configured URL still wins", arguments: fipsRows)
+    func fipsEndpoint(_ service: AWSService, _ row: Row) throws {
+        try Self.expect(service, row)
     }
 
     @Test("Bad endpoint URLs, regions and sts_regional_endpoints values are errors naming their source")
@@ -244,6 +284,16 @@ struct ResolutionTests {
         let error = EndpointError.invalidURL(.environment("AWS_ENDPOINT_URL_STS"))
         #expect(error.description == "the endpoint URL in AWS_ENDPOINT_URL_STS is not a valid http:// or https:// URL")
         #expect(EndpointError.invalidRegion("a\nb").description == "\"a?b\" is not a valid AWS region name")
+    }
+
+    @Test("Cleartext beyond loopback: plain http to any host but localhost, 127.0.0.0/8 and [::1]")
+    func cleartext() throws {
+        for text in ["http://10.0.0.1:80", "http://sts.example.com", "http://127.0.0.1.example.com", "http://128.0.0.1", "http://[fe80::1]"] {
+            #expect(EndpointURL(text)?.isCleartextBeyondLoopback == true, "\(text)")
+        }
+        for text in ["https://10.0.0.1", "http://127.0.0.1:4566", "http://127.9.8.7", "http://localhost:1", "http://LocalHost", "http://a.localhost", "http://[::1]:8080"] {
+            #expect(EndpointURL(text)?.isCleartextBeyondLoopback == false, "\(text)")
+        }
     }
 
     @Test("Endpoint URLs: http(s) with host, optional port and path; no user info, query or fragment")

@@ -454,6 +454,41 @@ struct CredentialBrokerTests {
         #expect(bench.codes.madeAt == [BrokerBench.stepStart + 60])
     }
 
+    @Test("A plain-http STS endpoint on another machine gets one warning however many calls go there; loopback gets none")
+    func cleartextEndpointWarning() throws {
+        for (url, warned) in [("http://10.1.2.3:4566", true), ("http://127.0.0.1:4566", false), ("http://localhost:4566", false)] {
+            let bench = try BrokerBench()
+            let config = teamConfig.replacingOccurrences(of: "region = eu-west-1", with: "region = eu-west-1\nendpoint_url = \(url)")
+            answerSession(bench)
+            answerRole(bench, "ASIAADMIN")
+            _ = try bench.credentials(try plan("admin", config: config))
+            #expect(bench.sts.actions == ["GetSessionToken", "AssumeRole"])
+            let warnings = bench.notes.filter { $0.contains("plain http") }
+            #expect(warnings.count == (warned ? 1 : 0), "\(url): \(bench.notes)")
+            if warned {
+                #expect(warnings.first == "latchkey: warning: the STS endpoint \(url)/ (profile admin endpoint_url) is plain http to another machine: MFA codes and sessions travel in clear\n")
+            }
+        }
+    }
+
+    @Test("ca_bundle (or AWS_CA_BUNDLE, which wins) is the CA bundle every STS and IAM client trusts")
+    func caBundle() throws {
+        for (environment, expected) in [([String: String](), "/etc/profile-ca.pem"), (["AWS_CA_BUNDLE": "/etc/env-ca.pem"], "/etc/env-ca.pem")] {
+            let bench = try BrokerBench()
+            let config = teamConfig.replacingOccurrences(of: "[profile admin]", with: "[profile admin]\nca_bundle = /etc/profile-ca.pem")
+            let plan = try resolvePlan("admin", config: config, credentials: devCredentials, environment: environment)
+            #expect(plan.caBundle == expected)
+            answerSession(bench)
+            answerRole(bench, "ASIAADMIN")
+            _ = try bench.credentials(plan)
+            #expect(bench.sts.trustedCABundles == [expected, expected])
+        }
+        let plain = try BrokerBench()
+        answerSession(plain)
+        _ = try plain.credentials(try plan("dev"))
+        #expect(plain.sts.trustedCABundles == [nil])
+    }
+
     @Test("A code is made for the step it reserved, even when the wait for that step overran")
     func codeMatchesReservedStep() throws {
         let bench = try BrokerBench()

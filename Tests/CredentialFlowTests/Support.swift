@@ -92,6 +92,13 @@ final class ScriptedSTS: HTTPTransport {
     }
 
     var actions: [String] { calls.map { $0.action ?? "?" } }
+    /// The CA bundles clients were made to trust, one per client.
+    private(set) var trustedCABundles: [String?] = []
+
+    func trusting(caBundle path: String?) -> any HTTPTransport {
+        trustedCABundles.append(path)
+        return self
+    }
     var unusedAnswers: Int { script.count }
 
     func post(url: String, headers: [HTTPField], body: [UInt8]) throws -> TransportResponse {

@@ -96,20 +96,48 @@ struct CurlHTTPClientTests {
         }
     }
 
+    /// A self-signed certificate for 127.0.0.1 and its key, in `dir`.
+    func selfSignedCertificate(in dir: TemporaryDirectory) throws -> (cert: String, key: String) {
+        let cert = dir.file("cert.pem"), key = dir.file("key.pem")
+        let openssl = try runProgram(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                "-addext", "subjectAltName=IP:127.0.0.1",
+            ],
+            timeout: 60)
+        try #require(openssl.status == 0, "\(openssl)")
+        return (cert, key)
+    }
+
     @Test("HTTPS with a self-signed certificate fails verification")
     func tlsVerified() throws {
         let dir = try TemporaryDirectory("tls")
         defer { withExtendedLifetime(dir) {} }
-        let cert = dir.file("cert.pem"), key = dir.file("key.pem")
-        let openssl = try runProgram(
-            "/usr/bin/openssl",
-            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"],
-            timeout: 60)
-        try #require(openssl.status == 0)
-        let server = try LoopbackServer(tls: (cert, key))
+        let server = try LoopbackServer(tls: try selfSignedCertificate(in: dir))
         do {
             _ = try client.send(HTTPRequest(url: "https://127.0.0.1:\(server.port)/status/200"))
             Issue.record("a self-signed certificate was accepted")
+        } catch {
+            #expect(error.kind == .tls)
+        }
+    }
+
+    @Test("With caBundlePath (AWS_CA_BUNDLE, ca_bundle) naming the server's certificate, that server is trusted; another bundle is not")
+    func caBundleTrusted() throws {
+        let dir = try TemporaryDirectory("tls")
+        let other = try TemporaryDirectory("tls-other")
+        defer { withExtendedLifetime((dir, other)) {} }
+        let identity = try selfSignedCertificate(in: dir)
+        let server = try LoopbackServer(tls: identity)
+        var trusting = client
+        trusting.caBundlePath = identity.cert
+        let response = try trusting.send(HTTPRequest(url: "https://127.0.0.1:\(server.port)/status/200"))
+        #expect(response.status == 200)
+        trusting.caBundlePath = try selfSignedCertificate(in: other).cert
+        do {
+            _ = try trusting.send(HTTPRequest(url: "https://127.0.0.1:\(server.port)/status/200"))
+            Issue.record("a certificate outside the CA bundle was accepted")
         } catch {
             #expect(error.kind == .tls)
         }

@@ -10,6 +10,8 @@
 // 2. curl_easy_setopt is variadic, which Swift cannot call.
 // One function performs one POST (or GET when body is NULL) with TLS
 // verification on, and returns status, response headers and body.
+// ca_file, when not NULL, is the CA bundle (PEM) to verify against instead
+// of the system's (CURLOPT_CAINFO: AWS_CA_BUNDLE / ca_bundle).
 
 typedef struct latchkey_http_response {
     long status;
@@ -29,6 +31,7 @@ int latchkey_http_request(const char *url,
                           const unsigned char *body, size_t body_length,
                           long timeout_ms, long connect_timeout_ms,
                           size_t max_response_bytes,
+                          const char *ca_file,
                           latchkey_http_response *response);
 
 void latchkey_http_response_free(latchkey_http_response *response);

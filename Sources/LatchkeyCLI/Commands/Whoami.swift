@@ -21,7 +21,7 @@ struct Whoami: ParsableCommand {
         let (session, setup) = try CredentialService(world: world).obtain(options.request)
         let identity: CallerIdentity
         do {
-            identity = try STSClient(credentials: session.credentials, endpoint: setup.plan.sts, transport: world.http, clock: world.clock)
+            identity = try STSClient(credentials: session.credentials, endpoint: setup.plan.sts, transport: world.http.trusting(caBundle: setup.plan.caBundle), clock: world.clock)
                 .getCallerIdentity()
         } catch {
             throw LatchkeyError(call: "GetCallerIdentity", error)

@@ -12,12 +12,15 @@ public struct ProfileKeys {
 
     public var profile: String { setup.plan.profile }
 
+    /// The world's transport, verifying TLS against the profile's CA bundle.
+    var transport: any HTTPTransport { world.http.trusting(caBundle: setup.plan.caBundle) }
+
     public var iam: IAMClient {
-        IAMClient(credentials: credentials, endpoint: setup.plan.iam, transport: world.http, clock: world.clock)
+        IAMClient(credentials: credentials, endpoint: setup.plan.iam, transport: transport, clock: world.clock)
     }
 
     public var sts: STSClient {
-        STSClient(credentials: credentials, endpoint: setup.plan.sts, transport: world.http, clock: world.clock)
+        STSClient(credentials: credentials, endpoint: setup.plan.sts, transport: transport, clock: world.clock)
     }
 
     /// The caller, and its IAM user name (nil for root or a role).
