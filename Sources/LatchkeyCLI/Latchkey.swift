@@ -47,12 +47,17 @@ public struct Latchkey: ParsableCommand {
             // an ExitCode: swift-argument-parser prints and exits as usual.
             exit(withError: error)
         } catch {
-            // Every other failure is one line: latchkey's own errors with
-            // their exit codes, anything unforeseen as a general failure.
-            let failure = LatchkeyError(mapping: error) ?? LatchkeyError(.failure, "unexpected error: \(error)")
-            StandardStream.error("latchkey: \(failure.message)\n")
-            exitProcess(ExitStatus(failure.category).rawValue)
+            exitReporting(error)
         }
+    }
+
+    /// Every failure that is not the argument parser's is one line: latchkey's
+    /// own errors with their exit codes, anything unforeseen as a general
+    /// failure.
+    static func exitReporting(_ error: any Error) -> Never {
+        let failure = LatchkeyError(mapping: error) ?? LatchkeyError(.failure, "unexpected error: \(error)")
+        StandardStream.error("latchkey: \(failure.message)\n")
+        exitProcess(ExitStatus(failure.category).rawValue)
     }
 }
 

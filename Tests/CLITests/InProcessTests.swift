@@ -118,5 +118,23 @@ struct OptionTableTests {
             let own: Set<String> = command == Auth.self ? ["--format", "--write-profile"] : []
             #expect(names.subtracting(["--help", "--version"]).subtracting(own) == table, "\(command)")
         }
+        // `code`, which FastPaths also reads with the table: exactly its code options.
+        var names: Set<String> = []
+        let help = Latchkey.helpMessage(for: Code.self, columns: 1000)
+        for option in CredentialOption.allCases where help.contains("--" + option.name + " ") || help.contains("--" + option.name + "\n") {
+            names.insert(option.name)
+        }
+        #expect(names == Set(CredentialOption.codeOptions.map(\.name)))
+    }
+
+    @Test("The table reads code's command line: one name, the key's options, and nothing else")
+    func codeParse() {
+        let parsed = CredentialOption.parse(["alice", "--yubikey", "--reader=Yubico", "--transport", "ccid"], allowing: CredentialOption.codeOptions, positionals: 1)
+        #expect(parsed?.positionals == ["alice"])
+        #expect(parsed?.request.mfaSource == .yubikey)
+        #expect(parsed?.request.key == KeySettings(reader: "Yubico", transport: .ccid))
+        for arguments in [["a", "b", "--yubikey"], ["--yubikey", "--profile", "p"], ["-h"], ["--yubikey", "--", "x"], ["--yubikey", "--sealed"]] {
+            #expect(CredentialOption.parse(arguments[...], allowing: CredentialOption.codeOptions, positionals: 1) == nil, "\(arguments)")
+        }
     }
 }

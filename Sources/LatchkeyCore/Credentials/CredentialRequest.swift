@@ -70,9 +70,10 @@ public enum CredentialOption: CaseIterable, Sendable {
     func apply(_ value: String?, to request: inout CredentialRequest) -> Bool {
         switch self {
         case .profile: request.profile = value
-        case .yubikey: request.mfaSource = .yubikey
-        case .sealed: request.mfaSource = .sealed
-        case .prompt: request.mfaSource = .prompt
+        case .yubikey, .sealed, .prompt:
+            // One source: two are the full parser's error to report.
+            guard request.mfaSource == nil, let source = MFASource(rawValue: name) else { return false }
+            request.mfaSource = source
         case .mfaCode: request.mfaCode = value
         case .duration:
             guard let seconds = value.flatMap(DurationText.seconds) else { return false }
@@ -96,22 +97,41 @@ public enum CredentialOption: CaseIterable, Sendable {
         return request
     }
 
+    /// The options `code` takes: where the account lives and how to reach
+    /// the key or the vault.
+    public static let codeOptions: [CredentialOption] = [.yubikey, .sealed, .reader, .transport, .oathPasswordFile, .remember, .passphraseFile]
+
     /// The request `arguments` (what follows the subcommand) spell, when
     /// every one is an option of this table with a valid value: `--name
     /// value`, `--name=value`, or a flag. `nil` for anything else (help,
-    /// a typo, a missing value): the full parser then gives the answer.
+    /// a typo, a missing value, two code sources): the full parser then
+    /// gives the answer.
     public static func parse(_ arguments: ArraySlice<String>) -> CredentialRequest? {
+        parse(arguments, allowing: allCases, positionals: 0)?.request
+    }
+
+    /// As ``parse(_:)``, taking only the options in `allowed` and at most
+    /// `positionals` arguments that are not options (returned in order).
+    public static func parse(
+        _ arguments: ArraySlice<String>, allowing allowed: [CredentialOption], positionals: Int
+    ) -> (request: CredentialRequest, positionals: [String])? {
         var request = CredentialRequest()
+        var words: [String] = []
         var iterator = arguments.makeIterator()
         while let argument = iterator.next() {
-            guard argument.hasPrefix("--") else { return nil }
+            guard argument.hasPrefix("--") else {
+                // "-x" and "--" are the full parser's to read.
+                guard !argument.hasPrefix("-"), words.count < positionals else { return nil }
+                words.append(argument)
+                continue
+            }
             var name = Substring(argument.dropFirst(2))
             var value: String?
             if let equals = name.firstIndex(of: "=") {
                 value = String(name[name.index(after: equals)...])
                 name = name[..<equals]
             }
-            guard let option = allCases.first(where: { $0.name == name }) else { return nil }
+            guard let option = allowed.first(where: { $0.name == name }) else { return nil }
             if option.takesValue {
                 if value == nil { value = iterator.next() }
                 guard value != nil else { return nil }
@@ -120,7 +140,9 @@ public enum CredentialOption: CaseIterable, Sendable {
             }
             guard option.apply(value, to: &request) else { return nil }
         }
-        return request
+        // Two sources for one code is a usage error the full parser reports.
+        if request.mfaCode != nil, request.mfaSource != nil { return nil }
+        return (request, words)
     }
 }
 
