@@ -28,7 +28,7 @@ public enum CCIDKeyFinder {
         }
         let candidates: [USBDevice]
         if let filter, !filter.isEmpty {
-            candidates = withCCID.filter { name(of: $0).lowercased().contains(filter.lowercased()) }
+            candidates = withCCID.filter { ReaderName.contains(name(of: $0), filter) }
             guard !candidates.isEmpty else { throw .noReaderMatches(filter, readers: withCCID.map(name(of:))) }
         } else {
             candidates = withCCID
