@@ -4,6 +4,7 @@
 // short-lived AWS credentials.
 //
 // Layers, bottom to top; each is one target and sees only the ones below it:
+//   CProcessControl  prctl (variadic in C), imported only by SystemSupport
 //   SystemSupport  POSIX files, locks, the terminal, secret buffers
 //   OATH           HOTP/TOTP engine, base32, otpauth:// URIs, credential ids
 //   SmartCard      APDUs and the transport-neutral SmartCardConnection protocol
@@ -59,7 +60,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
-        .target(name: "SystemSupport"),
+        .target(name: "CProcessControl"),
+        .target(name: "SystemSupport", dependencies: ["CProcessControl"]),
         .target(
             name: "CBuildInfo",
             cSettings: [

@@ -98,7 +98,7 @@ struct CredentialProcessRunner {
             for pointer in envp { free(pointer) }
         }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/bin/sh", &actions, nil, &argv, &envp)
+        let spawned = ProcessHardening.withInheritedCoreLimit { posix_spawn(&pid, "/bin/sh", &actions, nil, &argv, &envp) }
         close(pipeEnds[1])
         guard spawned == 0 else {
             close(pipeEnds[0])

@@ -53,7 +53,9 @@ struct Exec: ParsableCommand {
             setenv("AWS_DEFAULT_REGION", region, 1)
         }
         let argv = command.map { strdup($0) } + [nil]
-        execvp(command[0], argv)
+        // The command gets the core-size limit latchkey started with (this
+        // process keeps a limit of 0 while it holds the credentials).
+        ProcessHardening.withInheritedCoreLimit { _ = execvp(command[0], argv) }
         let failure = Errno.current
         throw LatchkeyError(.commandNotRun, "cannot run \(command[0]): \(failure)")
     }

@@ -56,8 +56,10 @@ public enum FastPaths {
         }
     }
 
-    /// Runs `body` in the live world and exits: 0, or the error's line and code.
+    /// Runs `body` in the live world and exits: 0, or the error's line and
+    /// code. The process is made not dumpable first: `body` reads secrets.
     private static func finish(_ body: (World) throws -> Void) -> Never {
+        ProcessHardening.protectSecrets()
         do {
             try body(.live)
             exit(0)

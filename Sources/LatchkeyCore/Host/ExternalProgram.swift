@@ -61,7 +61,7 @@ public struct ExternalProgram {
         let envp: [UnsafeMutablePointer<CChar>?] = environment.forChild.variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for pointer in argv + envp { free(pointer) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        let spawned = ProcessHardening.withInheritedCoreLimit { posix_spawn(&pid, path, &actions, &attributes, argv, envp) }
         close(pipeEnds[1])
         guard spawned == 0 else { throw SystemError("cannot run", path: path, errno: Errno(rawValue: spawned)) }
 
