@@ -39,7 +39,7 @@ struct Doctor: ParsableCommand {
     func run() throws { try run(.live) }
 
     func run(_ world: World) throws {
-        let root = try Setup.resolve(root: root)
+        let root = try RuleInstaller.resolve(root: root)
         let checks = HostChecks.doctor(root: root, world: world)
         if json {
             let encoder = JSONEncoder()
