@@ -117,7 +117,17 @@ let package = Package(
         // at start-up scans it, a measured part of every credential-process.
         .executableTarget(
             name: "latchkey", dependencies: ["LatchkeyCLI"],
-            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])]),
+            //
+            // Linked with lld (the toolchain's own) and packed relative
+            // relocations (DT_RELR, glibc 2.36+: Debian 12): the 50 MB
+            // binary's 52,000 R_X86_64_RELATIVE entries (1.2 MB of table the
+            // loader reads at every start) become a 10 KB bitmap. Measured on
+            // `code --yubikey` against the virtual key, 200 interleaved
+            // rounds: 4.18 -> 3.75 ms median. GNU gold, the default, has no
+            // RELR.
+            linkerSettings: [
+                .unsafeFlags(["-Xlinker", "--no-export-dynamic", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"])
+            ]),
 
         // A YKOATH applet in software, plugged into pcscd through vsmartcard's
         // vpcd driver: for tests and the demo, never shipped.
