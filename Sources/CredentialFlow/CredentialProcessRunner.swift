@@ -79,38 +79,18 @@ struct CredentialProcessRunner {
             expiration: expiration)
     }
 
+    /// `/bin/sh -c command` with stdin and stderr inherited (its prompts
+    /// reach the person), stdout read (at most ``maximumOutput`` bytes); the
+    /// rest of the policy is ``Subprocess``'s.
     private func spawn(_ command: String, environment: Environment, profile: String) throws -> (Int32, [UInt8]) {
-        var pipeEnds: [Int32] = [0, 0]
-        guard pipe(&pipeEnds) == 0 else { throw SystemError("cannot create a pipe") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
-        posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
-        posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
-
-        let arguments = ["/bin/sh", "-c", command]
-        let variables = environment.variables.map { "\($0.key)=\($0.value)" }
-        var argv = arguments.map { strdup($0) } + [nil]
-        var envp = variables.map { strdup($0) } + [nil]
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
+        var process = Subprocess("/bin/sh", ["-c", command], environment: environment)
+        process.input = .inherit
+        process.outputLimit = Self.maximumOutput
+        let result = Result { () throws(SystemError) -> Subprocess.Outcome in try process.run() }
+        if case .failure(let error) = result, error.operation == "cannot run" {
+            throw CredentialFlowError.processFailed(profile: profile, detail: "cannot start /bin/sh: \(error.errno)")
         }
-        var pid: pid_t = 0
-        let spawned = ProcessHardening.withInheritedCoreLimit { posix_spawn(&pid, "/bin/sh", &actions, nil, &argv, &envp) }
-        close(pipeEnds[1])
-        guard spawned == 0 else {
-            close(pipeEnds[0])
-            throw CredentialFlowError.processFailed(profile: profile, detail: "cannot start /bin/sh: \(Errno(rawValue: spawned))")
-        }
-        let output = Result { () throws(SystemError) -> [UInt8] in
-            try PrivateFiles.readAll(fd: pipeEnds[0], limit: Self.maximumOutput)
-        }
-        close(pipeEnds[0])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        return (exitStatus, try output.get())
+        let outcome = try result.get()
+        return (outcome.shellStatus, outcome.output)
     }
 }
