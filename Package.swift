@@ -117,17 +117,20 @@ let package = Package(
             name: "latchkey", dependencies: ["LatchkeyCLI"],
             linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])]),
 
+        // Developer tools live under Tools/, beside the product, and are
+        // never shipped.
         // A YKOATH applet in software, plugged into pcscd through vsmartcard's
-        // vpcd driver: for tests and the demo, never shipped.
-        .target(name: "VirtualKey", dependencies: ["YKOATH", "SmartCard", "OATH", crypto]),
+        // vpcd driver: for tests and the demo.
+        .target(name: "VirtualKey", dependencies: ["YKOATH", "SmartCard", "OATH", crypto], path: "Tools/VirtualKey"),
         .executableTarget(
             name: "latchkey-virtual-key",
-            dependencies: ["VirtualKey", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["VirtualKey", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/latchkey-virtual-key"
         ),
 
-        // Benchmark helpers for scripts/bench (never shipped).
-        .executableTarget(name: "bench-floor"),
-        .executableTarget(name: "latchkey-bench", dependencies: [cryptoExtras]),
+        // Benchmark helpers for scripts/bench.
+        .executableTarget(name: "bench-floor", path: "Tools/bench-floor"),
+        .executableTarget(name: "latchkey-bench", dependencies: [cryptoExtras], path: "Tools/latchkey-bench"),
 
         // Helpers shared by the test targets (temporary directories, running
         // programs with timeouts, seeded randomness). Never shipped.
