@@ -49,11 +49,19 @@ let latchkeyRevision: String = {
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 let cryptoExtras = Target.Dependency.product(name: "_CryptoExtras", package: "swift-crypto")
 
+/// The modules the fuzz targets import, one library product each: the nested
+/// package Fuzz/Package.swift depends on this one by path and can only see
+/// products. Nothing else uses them.
+let fuzzedModules = [
+    "SystemSupport", "OATH", "SmartCard", "YKOATH", "CCID", "AWSConfig", "AWSSigning", "HTTP", "STS", "SessionCache",
+    "SealedStore",
+]
+
 let package = Package(
     name: "latchkey",
     products: [
         .executable(name: "latchkey", targets: ["latchkey"])
-    ],
+    ] + fuzzedModules.map { .library(name: $0, targets: [$0]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
