@@ -50,11 +50,19 @@ let latchkeyRevision: String = {
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 let cryptoExtras = Target.Dependency.product(name: "_CryptoExtras", package: "swift-crypto")
 
+/// The modules the fuzz targets import, one library product each: the nested
+/// package Fuzz/Package.swift depends on this one by path and can only see
+/// products. Nothing else uses them.
+let fuzzedModules = [
+    "SystemSupport", "OATH", "SmartCard", "YKOATH", "CCID", "AWSConfig", "AWSSigning", "HTTP", "STS", "SessionCache",
+    "SealedStore",
+]
+
 let package = Package(
     name: "latchkey",
     products: [
         .executable(name: "latchkey", targets: ["latchkey"])
-    ],
+    ] + fuzzedModules.map { .library(name: $0, targets: [$0]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
@@ -129,17 +137,20 @@ let package = Package(
                 .unsafeFlags(["-Xlinker", "--no-export-dynamic", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"])
             ]),
 
+        // Developer tools live under Tools/, beside the product, and are
+        // never shipped.
         // A YKOATH applet in software, plugged into pcscd through vsmartcard's
-        // vpcd driver: for tests and the demo, never shipped.
-        .target(name: "VirtualKey", dependencies: ["YKOATH", "SmartCard", "OATH", crypto]),
+        // vpcd driver: for tests and the demo.
+        .target(name: "VirtualKey", dependencies: ["YKOATH", "SmartCard", "OATH", crypto], path: "Tools/VirtualKey"),
         .executableTarget(
             name: "latchkey-virtual-key",
-            dependencies: ["VirtualKey", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["VirtualKey", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/latchkey-virtual-key"
         ),
 
-        // Benchmark helpers for scripts/bench (never shipped).
-        .executableTarget(name: "bench-floor"),
-        .executableTarget(name: "latchkey-bench", dependencies: [cryptoExtras]),
+        // Benchmark helpers for scripts/bench.
+        .executableTarget(name: "bench-floor", path: "Tools/bench-floor"),
+        .executableTarget(name: "latchkey-bench", dependencies: [cryptoExtras], path: "Tools/latchkey-bench"),
 
         // Helpers shared by the test targets (temporary directories, running
         // programs with timeouts, seeded randomness). Never shipped.

@@ -13,6 +13,12 @@
 //    transfers of that size. When it runs out, the device is unplugged. The
 //    card must end in data or a CCIDError, never a trap or a hang.
 import CCID
+import FuzzSupport
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    fuzzInput(data, size, fuzz)
+}
 
 func fuzz(_ bytes: [UInt8]) {
     parseAlone(bytes)

@@ -5,7 +5,13 @@
 // layer: `OTPAuthURI.parse`, `Base32.decode`, `CredentialID(parsing:)` and
 // `OATHAlgorithm(name:)`. Whatever parses must also format and parse back to
 // the same value.
+import FuzzSupport
 import OATH
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    fuzzInput(data, size, fuzz)
+}
 
 func fuzz(_ bytes: [UInt8]) {
     let text = String(decoding: bytes, as: UTF8.self)

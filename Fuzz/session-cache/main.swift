@@ -7,7 +7,13 @@
 // fields and reads back from its own serialized form; the ledger's
 // entries read back from the lines latchkey writes for them.
 import AWSSigning
+import FuzzSupport
 @testable import SessionCache
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    fuzzInput(data, size, fuzz)
+}
 
 func fuzz(_ bytes: [UInt8]) {
     session(bytes)

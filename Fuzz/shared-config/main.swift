@@ -13,7 +13,13 @@
 //   parses gives a file that parses, with exactly the new properties in that
 //   profile and every other profile as it was.
 import AWSConfig
+import FuzzSupport
 import SystemSupport
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    fuzzInput(data, size, fuzz)
+}
 
 func fuzz(_ bytes: [UInt8]) {
     let config: [UInt8]

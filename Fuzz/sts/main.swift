@@ -11,10 +11,16 @@
 //
 // - a parsed document stays within the parser's depth and element bounds;
 // - timestamps in the body that parse print back as the same second.
-@testable import HTTP
 import AWSSigning
 import FoundationEssentials
+import FuzzSupport
+@testable import HTTP
 @testable import STS
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    fuzzInput(data, size, fuzz)
+}
 
 func fuzz(_ bytes: [UInt8]) {
     let response = transportResponse(bytes)

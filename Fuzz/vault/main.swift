@@ -19,8 +19,14 @@
 // Encryption makes (1) stop at the tag for almost every mutation, which is
 // the point of it; (2) and (3) are how the parser behind it gets fuzzed.
 import Crypto
+import FuzzSupport
 @testable import SealedStore
 import SystemSupport
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    fuzzInput(data, size, fuzz)
+}
 
 let location = VaultLocation(directory: "/nonexistent/latchkey-fuzz")
 let passphrase = SecretBytes(Array("fuzz passphrase".utf8))

@@ -11,9 +11,15 @@
 //    many bytes (the last one takes what is left). The first answer is
 //    SELECT's; 61xx answers make the session send SEND REMAINING, which
 //    takes the next answer. When the answers run out, the card is gone.
+import FuzzSupport
 import OATH
 import SmartCard
 import YKOATH
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    fuzzInput(data, size, fuzz)
+}
 
 func fuzz(_ bytes: [UInt8]) {
     parseAlone(bytes)
