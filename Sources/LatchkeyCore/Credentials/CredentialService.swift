@@ -31,28 +31,29 @@ public struct CredentialService {
     /// must not be answered from the cache (`--refresh`).
     public static func cachedSession(for request: CredentialRequest, environment: Environment, unixTime: UInt64) -> CachedSession? {
         guard !request.refresh,
-            let config = try? SharedConfig.load(environment: environment),
-            let location = VaultLocation.standard(in: environment),
-            let cache = SessionCache.standard(in: environment)
+            let setup = try? setup(profile: request.profile, durationSeconds: request.durationSeconds, environment: environment),
+            let key = setup.plan.cacheKey
         else { return nil }
-        let resolver = ProfileResolver(
-            config: config, environment: environment, sealedKeys: SealedKeyIndex.read(at: location),
-            durationSeconds: request.durationSeconds)
-        let name = SharedConfig.selectedProfileName(explicit: request.profile, environment: environment)
-        guard let plan = try? resolver.plan(profile: name), let key = plan.cacheKey else { return nil }
-        return cache.fresh(key, now: Int64(unixTime))
+        return setup.cache.fresh(key, now: Int64(unixTime))
     }
 
     /// Loads the config and plans the profile, without touching the key,
     /// the vault or the network.
     public func setup(profile: String?, durationSeconds: Int?) throws -> Setup {
-        let config = try SharedConfig.load(environment: world.environment)
-        let location = try world.vaultLocation()
+        try Self.setup(profile: profile, durationSeconds: durationSeconds, environment: world.environment)
+    }
+
+    /// The one wiring of config, plan and cache, for the warm path and the
+    /// cold one alike.
+    static func setup(profile: String?, durationSeconds: Int?, environment: Environment) throws -> Setup {
+        let config = try SharedConfig.load(environment: environment)
+        guard let location = VaultLocation.standard(in: environment), let cache = SessionCache.standard(in: environment) else {
+            throw LatchkeyError(.failure, "cannot find the home directory: set HOME (or XDG_DATA_HOME and XDG_CACHE_HOME)")
+        }
         let resolver = ProfileResolver(
-            config: config, environment: world.environment, sealedKeys: SealedKeyIndex.read(at: location),
-            durationSeconds: durationSeconds)
-        let name = SharedConfig.selectedProfileName(explicit: profile, environment: world.environment)
-        return Setup(config: config, plan: try resolver.plan(profile: name), cache: try world.sessionCache())
+            config: config, environment: environment, sealedKeys: SealedKeyIndex.read(at: location), durationSeconds: durationSeconds)
+        let name = SharedConfig.selectedProfileName(explicit: profile, environment: environment)
+        return Setup(config: config, plan: try resolver.plan(profile: name), cache: cache)
     }
 
     /// The profile's credentials: cached while more than 15 minutes remain,
