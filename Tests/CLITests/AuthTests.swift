@@ -251,6 +251,17 @@ struct AuthTests {
         #expect(missing.status == 127 && missing.errorLine.contains("cannot run /no/such/program"), "\(missing)")
     }
 
+    @Test("exec's command gets none of latchkey's secret variables; other LATCHKEY_ variables stay")
+    func execWithoutSecrets() throws {
+        let world = try AuthWorld()
+        let result = try world.run(
+            ["exec", "--profile", "admin", "--", "/bin/sh", "-c",
+             "echo \"${LATCHKEY_PASSPHRASE-unset}|${LATCHKEY_OATH_PASSWORD-unset}|${LATCHKEY_TPM_PIN-unset}|${LATCHKEY_READER-unset}\""],
+            environment: ["LATCHKEY_OATH_PASSWORD": "oath-pass", "LATCHKEY_TPM_PIN": "4711", "LATCHKEY_READER": "Virtual"],
+            isLatchkeyOutput: false)
+        #expect(result.status == 0 && result.stdout == "unset|unset|unset|Virtual\n", "\(result)")
+    }
+
     @Test("whoami names the role; logout forgets the sessions so the next call needs a code")
     func whoamiAndLogout() throws {
         let world = try AuthWorld()
