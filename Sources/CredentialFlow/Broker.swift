@@ -59,7 +59,7 @@ public struct CredentialBroker {
     }
 
     /// Seconds since the Unix epoch, from ``clock``.
-    func now() -> UInt64 { UInt64(max(0, clock.now().timeIntervalSince1970.rounded(.down))) }
+    func now() -> UInt64 { clock.unixTime }
 
     /// The profile's temporary credentials, cached or new.
     public func credentials(for plan: CredentialPlan) throws -> CachedSession {

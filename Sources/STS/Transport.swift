@@ -29,6 +29,11 @@ public protocol RequestClock {
     func sleep(for duration: Duration)
 }
 
+extension RequestClock {
+    /// Whole seconds since the Unix epoch (TOTP steps, cache expiry).
+    public var unixTime: UInt64 { UInt64(max(0, now().timeIntervalSince1970.rounded(.down))) }
+}
+
 /// The real clock. The corresponding C function for ``sleep(for:)`` is `nanosleep`.
 public struct SystemClock: RequestClock, Sendable {
     public init() {}

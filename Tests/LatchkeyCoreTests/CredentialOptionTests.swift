@@ -1,3 +1,4 @@
+import SystemSupport
 import Testing
 
 @testable import LatchkeyCore
@@ -13,7 +14,7 @@ struct ArgumentPiecesTests {
     }
 
     static func parse(_ arguments: [String]) -> Request? {
-        CredentialOption.warmRequest(arguments[...]).map { Request(profile: $0.profile, durationSeconds: $0.durationSeconds) }
+        CredentialOption.parse(arguments[...]).map { Request(profile: $0.profile, durationSeconds: $0.durationSeconds) }
     }
 
     @Test("Profile and duration, as separate or inline values; the last one wins")
@@ -25,6 +26,17 @@ struct ArgumentPiecesTests {
         #expect(
             Self.parse(["--duration=1h30m", "--profile", "a=b"]) == Request(profile: "a=b", durationSeconds: 5_400))
         #expect(Self.parse(["--profile", "a", "--profile=b"]) == Request(profile: "b"))
+    }
+
+    @Test("--refresh is read, and the request is one the warm path never answers from the cache")
+    func refresh() throws {
+        // (CredentialServiceTests.coldThenWarm checks the other half: with a
+        // fresh session in the cache, cachedSession returns nil for it.)
+        let alone = try #require(CredentialOption.parse(["--refresh"]))
+        #expect(alone.refresh)
+        let withProfile = try #require(CredentialOption.parse(["--profile", "dev", "--refresh"]))
+        #expect(withProfile.refresh && withProfile.profile == "dev")
+        #expect(CredentialService.cachedSession(for: withProfile, environment: Environment(["HOME": "/nonexistent"]), unixTime: 0) == nil)
     }
 
     @Test("Flags and options that do not change the session are skipped, with their values")
@@ -41,9 +53,8 @@ struct ArgumentPiecesTests {
     @Test(
         "Anything not understood falls through to the full command",
         arguments: [
-            ["--refresh"], ["--help"], ["-h"], ["--verbose"], ["extra"], ["--profile"], ["--duration"],
+            ["--help"], ["-h"], ["--verbose"], ["extra"], ["--profile"], ["--duration"],
             ["--duration", "soon"], ["--duration=0"], ["--reader"], ["--mfa-code"], ["--yubikey=yes"],
-            ["--profile", "dev", "--refresh"],
             // Two sources for one code: the full command refuses them, so the warm path must not answer.
             ["--sealed", "--prompt"], ["--yubikey", "--yubikey"], ["--yubikey", "--mfa-code", "123456"],
         ])

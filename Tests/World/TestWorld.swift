@@ -31,7 +31,7 @@ public final class TestWorld: @unchecked Sendable {
     public let sts = ScriptedHTTP()
     public let clock: ManualClock
     public let person = ScriptedPerson()
-    private let lock = NSLockish()
+    private let lock = SmallLock()
     private var outText = ""
     private var errText = ""
     public var environment: [String: String]
@@ -71,7 +71,7 @@ public final class TestWorld: @unchecked Sendable {
 }
 
 /// A small mutex that can return a value.
-final class NSLockish: @unchecked Sendable {
+final class SmallLock: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     init() { pthread_mutex_init(&mutex, nil) }
     deinit { pthread_mutex_destroy(&mutex) }
@@ -173,7 +173,7 @@ public final class ScriptedPerson: Prompter, @unchecked Sendable {
     public var present = false
     public var answers: [String] = []
     public private(set) var questions: [String] = []
-    private let lock = NSLockish()
+    private let lock = SmallLock()
     private var shownText: [String] = []
 
     public var canAsk: Bool { present }

@@ -30,13 +30,11 @@ public enum FastPaths {
         switch arguments[1] {
         case "credential-process":
             guard let request = CredentialOption.parse(rest) else { return }
-            if !request.refresh {
-                // What the plan can depend on: AWS_*, XDG_*, HOME, USER, LOGNAME.
-                let environment = Environment.process(keepingPrefixes: ["AWS_", "XDG_", "HOME=", "USER=", "LOGNAME="])
-                if let session = CredentialService.cachedSession(for: request, environment: environment, unixTime: currentUnixTime()) {
-                    StandardStream.out(CredentialOutput.processJSON(session))
-                    exit(0)
-                }
+            // What the plan can depend on: AWS_*, XDG_*, HOME, USER, LOGNAME.
+            let environment = Environment.process(keepingPrefixes: ["AWS_", "XDG_", "HOME=", "USER=", "LOGNAME="])
+            if let session = CredentialService.cachedSession(for: request, environment: environment, unixTime: currentUnixTime()) {
+                StandardStream.out(CredentialOutput.processJSON(session))
+                exit(0)
             }
             finish { world in
                 let (session, _) = try CredentialService(world: world).obtain(request)
@@ -48,7 +46,7 @@ public enum FastPaths {
             else { return }
             finish { world in
                 let vault = try VaultSession(world: world, passphraseFile: request.passphraseFile)
-                let token = YubiKeyTokens(access: KeyAccess(world: world, settings: request.key, vault: vault))
+                let token = TokenKind.yubikey.source(in: world, key: request.key, vault: vault)
                 world.standardOutput(try token.code(query: names.first) + "\n")
             }
         default:

@@ -86,10 +86,7 @@ struct TokenChoice {
 
     func source(_ world: World) throws -> any TokenSource {
         let vault = try VaultSession(world: world, passphraseFile: passphrase.passphraseFile)
-        switch kind {
-        case .yubikey: return YubiKeyTokens(access: KeyAccess(world: world, settings: key.settings, vault: vault))
-        case .sealed: return SealedTokens(vault: vault, world: world, newVaultParameters: newVault)
-        }
+        return kind.source(in: world, key: key.settings, vault: vault, newVaultParameters: newVault)
     }
 }
 

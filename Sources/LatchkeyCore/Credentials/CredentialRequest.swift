@@ -90,13 +90,6 @@ public enum CredentialOption: CaseIterable, Sendable {
         return true
     }
 
-    /// The warm path's request: what ``parse(_:)`` reads, unless it asks
-    /// for new sessions (`--refresh`), which only the full command makes.
-    public static func warmRequest(_ arguments: ArraySlice<String>) -> CredentialRequest? {
-        guard let request = parse(arguments), !request.refresh else { return nil }
-        return request
-    }
-
     /// The options `code` takes: where the account lives and how to reach
     /// the key or the vault.
     public static let codeOptions: [CredentialOption] = [.yubikey, .sealed, .reader, .transport, .oathPasswordFile, .remember, .passphraseFile]

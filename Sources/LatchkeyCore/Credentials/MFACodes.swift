@@ -23,14 +23,12 @@ struct MFACodes: MFACodeSource {
 
     /// The token that makes codes for `use`, or `nil` when they are typed.
     func token(for use: MFAUse) throws -> (any TokenSource)? {
-        switch try source(for: use) {
-        case .yubikey:
-            YubiKeyTokens(access: KeyAccess(world: world, settings: request.key, vault: vault, profileReader: use.reader))
-        case .sealed:
-            SealedTokens(vault: vault, world: world)
-        case .prompt:
-            nil
+        let kind: TokenKind? = switch try source(for: use) {
+        case .yubikey: .yubikey
+        case .sealed: .sealed
+        case .prompt: nil
         }
+        return kind?.source(in: world, key: request.key, vault: vault, profileReader: use.reader)
     }
 
     func code(for use: MFAUse, serial: String, at unixTime: UInt64) throws -> String {

@@ -22,7 +22,7 @@ public struct AWSChecks {
     /// codes AWS rejects.
     public static let clockTolerance = 30.0
     /// The values `latchkey_mfa` may have; absent means `prompt`.
-    public static let mfaSources = ["yubikey", "sealed", "prompt"]
+    public static let mfaSources = MFASource.allCases.map(\.rawValue)
 
     public init(environment: Environment, client: CurlHTTPClient = CurlHTTPClient(timeoutMilliseconds: 5_000, connectTimeoutMilliseconds: 3_000, maximumResponseBytes: 64 << 10), now: @escaping () -> Date = Date.init) {
         self.environment = environment

@@ -1,4 +1,5 @@
 import OATH
+import SealedStore
 
 /// Where OATH accounts live. The commands (`code`, `accounts …`, the MFA
 /// codes behind `auth`) work the same on each; a later source (a TPM, a
@@ -121,5 +122,20 @@ extension TokenSource {
         let period = CredentialID(parsing: old, isTOTP: isTOTP).period
         let parsed = CredentialID(parsing: newName, isTOTP: false)
         return CredentialID(issuer: parsed.issuer, name: parsed.name, period: isTOTP ? period : nil).description
+    }
+}
+
+extension TokenKind {
+    /// The token of this kind: the one place that decides what "the key"
+    /// and "the vault" are made of. Both share the run's `vault` (a key's
+    /// remembered access key lives there), so it is unlocked at most once.
+    public func source(
+        in world: World, key: KeySettings, vault: VaultSession, profileReader: String? = nil,
+        newVaultParameters: KDFParameters = .standard
+    ) -> any TokenSource {
+        switch self {
+        case .yubikey: YubiKeyTokens(access: KeyAccess(world: world, settings: key, vault: vault, profileReader: profileReader))
+        case .sealed: SealedTokens(vault: vault, world: world, newVaultParameters: newVaultParameters)
+        }
     }
 }

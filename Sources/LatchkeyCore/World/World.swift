@@ -42,9 +42,7 @@ public struct World {
     }
 
     /// Seconds since the Unix epoch, from ``clock``.
-    public var unixTime: UInt64 {
-        UInt64(max(0, clock.now().timeIntervalSince1970.rounded(.down)))
-    }
+    public var unixTime: UInt64 { clock.unixTime }
 
     public func standardOutput(_ text: String) { output.write(text) }
     public func standardError(_ text: String) { output.writeError(text) }
