@@ -7,6 +7,7 @@ extension MFASource: EnumerableFlag {
         case .yubikey: "Make the code on the YubiKey (the account named by latchkey_oath_account, else the mfa_serial ARN)."
         case .sealed: "Make the code from the sealed local vault."
         case .prompt: "Ask for the code on the terminal."
+        case .agent: "Get the credentials from the latchkey agent at LATCHKEY_AGENT_SOCK: its machine's profile of this name, made there."
         }
     }
 }

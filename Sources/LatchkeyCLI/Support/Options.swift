@@ -8,6 +8,7 @@ extension TokenKind: EnumerableFlag {
         switch value {
         case .yubikey: "Use the YubiKey's OATH applet (through pcscd, or directly over USB)."
         case .sealed: "Use the passphrase-sealed local vault."
+        case .agent: "Ask the latchkey agent at LATCHKEY_AGENT_SOCK (codes for an MFA device's serial ARN only)."
         }
     }
 }

@@ -6,11 +6,17 @@ public enum MFASource: String, CaseIterable, Sendable {
     case yubikey
     case sealed
     case prompt
+    /// A latchkey agent: as a flag, the credentials of the agent's profile
+    /// (made on its machine); as a profile's `latchkey_mfa`, codes from it.
+    case agent
 
     /// A profile's `latchkey_mfa` value.
     init(profile: String, setting: String) throws {
         guard let source = MFASource(rawValue: setting) else {
-            throw LatchkeyError(.invalidInput, "profile '\(profile)': latchkey_mfa must be yubikey, sealed or prompt, not '\(setting)'")
+            let values = Self.allCases.map(\.rawValue)
+            throw LatchkeyError(
+                .invalidInput,
+                "profile '\(profile)': latchkey_mfa must be \(values.dropLast().joined(separator: ", ")) or \(values.last!), not '\(setting)'")
         }
         self = source
     }
@@ -29,6 +35,12 @@ public struct CredentialRequest: Sendable, Equatable {
     public var refresh = false
     public var key = KeySettings()
     public var passphraseFile: String?
+    /// The source for a profile that sets no `latchkey_mfa` (the agent's
+    /// token); `nil`: such codes are typed.
+    public var fallbackMFASource: MFASource?
+
+    /// Whether the credentials come from a latchkey agent (`--agent`).
+    public var fromAgent: Bool { mfaSource == .agent }
 
     public init() {}
 }
@@ -38,7 +50,7 @@ public struct CredentialRequest: Sendable, Equatable {
 /// path reads the command line with the same table before
 /// swift-argument-parser is loaded, so the two cannot drift.
 public enum CredentialOption: CaseIterable, Sendable {
-    case profile, yubikey, sealed, prompt, mfaCode, duration, refresh
+    case profile, yubikey, sealed, prompt, agent, mfaCode, duration, refresh
     case reader, transport, oathPasswordFile, remember, passphraseFile
 
     /// The long name without its dashes.
@@ -48,6 +60,7 @@ public enum CredentialOption: CaseIterable, Sendable {
         case .yubikey: MFASource.yubikey.rawValue
         case .sealed: MFASource.sealed.rawValue
         case .prompt: MFASource.prompt.rawValue
+        case .agent: MFASource.agent.rawValue
         case .mfaCode: "mfa-code"
         case .duration: "duration"
         case .refresh: "refresh"
@@ -61,7 +74,7 @@ public enum CredentialOption: CaseIterable, Sendable {
 
     public var takesValue: Bool {
         switch self {
-        case .yubikey, .sealed, .prompt, .refresh, .remember: false
+        case .yubikey, .sealed, .prompt, .agent, .refresh, .remember: false
         default: true
         }
     }
@@ -70,7 +83,7 @@ public enum CredentialOption: CaseIterable, Sendable {
     func apply(_ value: String?, to request: inout CredentialRequest) -> Bool {
         switch self {
         case .profile: request.profile = value
-        case .yubikey, .sealed, .prompt:
+        case .yubikey, .sealed, .prompt, .agent:
             // One source: two are the full parser's error to report.
             guard request.mfaSource == nil, let source = MFASource(rawValue: name) else { return false }
             request.mfaSource = source
@@ -92,7 +105,7 @@ public enum CredentialOption: CaseIterable, Sendable {
 
     /// The options `code` takes: where the account lives and how to reach
     /// the key or the vault.
-    public static let codeOptions: [CredentialOption] = [.yubikey, .sealed, .reader, .transport, .oathPasswordFile, .remember, .passphraseFile]
+    public static let codeOptions: [CredentialOption] = [.yubikey, .sealed, .agent, .reader, .transport, .oathPasswordFile, .remember, .passphraseFile]
 
     /// The request `arguments` (what follows the subcommand) spell, when
     /// every one is an option of this table with a valid value: `--name

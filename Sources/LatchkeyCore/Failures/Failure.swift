@@ -1,3 +1,4 @@
+import AgentProtocol
 import AWSConfig
 import CCID
 import CredentialFlow
@@ -53,6 +54,12 @@ public enum FailureCategory: String, CaseIterable, Sendable {
     case commandNotRun
     /// Interrupted by SIGINT or SIGTERM while the key was open over USB.
     case interrupted
+    /// The latchkey agent refused: a profile or MFA device it does not
+    /// serve, a request its person did not allow, long-term keys.
+    case agentRefused
+    /// No latchkey agent answered: none at the socket, a stale socket, one
+    /// that stopped mid-request, or one speaking another protocol version.
+    case agentUnavailable
 }
 
 /// An error already phrased for a person: one line and an exit code.
@@ -85,6 +92,8 @@ public struct LatchkeyError: Error, CustomStringConvertible {
             self.init(category, error.description)
         case let error as VaultEntryError:
             self.init(.invalidInput, error.description)
+        case let error as AgentProtocolError:
+            self.init(.agentUnavailable, "the latchkey agent's message: \(error)")
         case let error as SharedConfigError:
             self.init(.invalidInput, error.description)
         case let error as CredentialFlowError:

@@ -9,6 +9,8 @@ public enum TokenKind: String, CaseIterable, Sendable {
     case yubikey
     /// The passphrase-sealed local vault.
     case sealed
+    /// A latchkey agent's token, on another machine (codes only).
+    case agent
 }
 
 /// What using a token may take from the person.
@@ -136,6 +138,7 @@ extension TokenKind {
         switch self {
         case .yubikey: YubiKeyTokens(access: KeyAccess(world: world, settings: key, vault: vault, profileReader: profileReader))
         case .sealed: SealedTokens(vault: vault, world: world, newVaultParameters: newVaultParameters)
+        case .agent: AgentTokens(client: AgentClient(world: world))
         }
     }
 }
