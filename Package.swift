@@ -174,6 +174,8 @@ let package = Package(
             ]),
 
         .testTarget(name: "OATHTests", dependencies: ["OATH", "TestSupport"]),
+        // The agent's wire and its socket.
+        .testTarget(name: "AgentTests", dependencies: ["AgentProtocol", "SystemSupport", "TestSupport"]),
         .testTarget(name: "SealedStoreTests", dependencies: ["SealedStore", "SystemSupport", "OATH", "TestSupport"]),
         // The CLI: as a subprocess under temporary HOMEs, and in-process
         // with a test World (the virtual key's applet in memory, scripted STS).

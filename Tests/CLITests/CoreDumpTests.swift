@@ -158,21 +158,9 @@ private final class SilentListener {
     let port: Int
 
     init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ListenerError("socket") }
+        guard let (fd, port) = loopbackTCPSocket(listen: true) else { throw ListenerError("bind") }
         listening = fd
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && listen(fd, 4) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw ListenerError("bind") }
-        port = Int(UInt16(bigEndian: address.sin_port))
+        self.port = port
     }
 
     /// Accepts a connection and reads until the end of the request head.
