@@ -3,7 +3,10 @@
 #include <dbus/dbus.h>
 #include <dlfcn.h>
 #include <pthread.h>
+#include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 // The libdbus functions latchkey uses, resolved once with dlsym.
@@ -102,8 +105,7 @@ static int authenticate(DBusConnection *connection, long long deadline) {
     return 1;
 }
 
-latchkey_dbus_connection *latchkey_dbus_connect(const char *address, int timeout_ms) {
-    if (latchkey_dbus_load() != LATCHKEY_DBUS_OK || !address) return NULL;
+static DBusConnection *connect_now(const char *address, int timeout_ms) {
     DBusError error;
     dbus.error_init(&error);
     DBusConnection *connection = dbus.connection_open_private(address, &error);
@@ -128,6 +130,85 @@ latchkey_dbus_connection *latchkey_dbus_connect(const char *address, int timeout
         return NULL;
     }
     dbus.message_unref(reply);
+    return connection;
+}
+
+// One connect_now on a thread of its own, which the caller may abandon.
+// libdbus connects a Unix socket with a blocking connect(), which a socket
+// whose accept queue is full (a frozen bus) holds forever (seen: more than
+// 5 s with the deadline passed); the caller waits for the thread at most
+// its timeout, and an abandoned thread releases what it made.
+typedef struct connect_job {
+    pthread_mutex_t lock;
+    pthread_cond_t finished;
+    int done, abandoned;
+    int timeout_ms;
+    DBusConnection *connection;
+    char address[];
+} connect_job;
+
+static void free_job(connect_job *job) {
+    pthread_cond_destroy(&job->finished);
+    pthread_mutex_destroy(&job->lock);
+    free(job);
+}
+
+static void *run_job(void *context) {
+    connect_job *job = context;
+    DBusConnection *connection = connect_now(job->address, job->timeout_ms);
+    pthread_mutex_lock(&job->lock);
+    int abandoned = job->abandoned;
+    job->connection = connection;
+    job->done = 1;
+    pthread_cond_signal(&job->finished);
+    pthread_mutex_unlock(&job->lock);
+    if (abandoned) {
+        if (connection) {
+            dbus.connection_close(connection);
+            dbus.connection_unref(connection);
+        }
+        free_job(job);
+    }
+    return NULL;
+}
+
+latchkey_dbus_connection *latchkey_dbus_connect(const char *address, int timeout_ms) {
+    if (latchkey_dbus_load() != LATCHKEY_DBUS_OK || !address || timeout_ms <= 0) return NULL;
+    size_t length = strlen(address);
+    connect_job *job = calloc(1, sizeof(connect_job) + length + 1);
+    if (!job) return NULL;
+    memcpy(job->address, address, length + 1);
+    job->timeout_ms = timeout_ms;
+    pthread_condattr_t attributes;
+    pthread_condattr_init(&attributes);
+    pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+    pthread_cond_init(&job->finished, &attributes);
+    pthread_condattr_destroy(&attributes);
+    pthread_mutex_init(&job->lock, NULL);
+
+    pthread_attr_t thread_attributes;
+    pthread_t thread;
+    pthread_attr_init(&thread_attributes);
+    pthread_attr_setdetachstate(&thread_attributes, PTHREAD_CREATE_DETACHED);
+    int started = pthread_create(&thread, &thread_attributes, run_job, job) == 0;
+    pthread_attr_destroy(&thread_attributes);
+    if (!started) {
+        free_job(job);
+        return NULL;
+    }
+
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (deadline.tv_nsec >= 1000000000) { deadline.tv_sec += 1; deadline.tv_nsec -= 1000000000; }
+    pthread_mutex_lock(&job->lock);
+    while (!job->done && pthread_cond_timedwait(&job->finished, &job->lock, &deadline) != ETIMEDOUT) {}
+    int done = job->done;
+    DBusConnection *connection = job->connection;
+    if (!done) job->abandoned = 1;  // the thread frees the job
+    pthread_mutex_unlock(&job->lock);
+    if (done) free_job(job);
     return (latchkey_dbus_connection *)connection;
 }
 

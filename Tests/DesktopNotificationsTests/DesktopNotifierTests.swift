@@ -144,6 +144,14 @@ struct DesktopNotifierTests {
         Self.expectNoNotification(try #require(DesktopNotifier(environment: environment, replyTimeoutMilliseconds: 300)))
     }
 
+    @Test("A socket whose accept queue is full (libdbus's connect() blocks) gives nil when the timeout ends")
+    func fullSocket() throws {
+        let directory = try TemporaryDirectory("full")
+        let full = try DeafSocket(in: directory, full: true)
+        let environment = Environment(["DBUS_SESSION_BUS_ADDRESS": "unix:path=\(full.path)"])
+        Self.expectNoNotification(try #require(DesktopNotifier(environment: environment, replyTimeoutMilliseconds: 300)))
+    }
+
     @Test("When the bus goes away the notifier gives nil, and reaches a bus started again at the same address")
     func busRestarts() throws {
         let bus = try TestBus()

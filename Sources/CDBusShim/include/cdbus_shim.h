@@ -11,8 +11,10 @@
 //    containers; doing them in C keeps libdbus's types out of Swift.
 // 3. Every call is bounded: the connection is private (never the shared
 //    bus connection, which registers with libdbus's 25 s default), the
-//    handshake and Hello are driven by hand within the caller's timeout, and
-//    nothing waits without one.
+//    handshake and Hello are driven by hand within the caller's timeout, the
+//    connect itself runs on a thread the caller stops waiting for at the
+//    deadline (libdbus's connect() on a Unix socket blocks), and nothing
+//    waits without a bound.
 // libdbus aborts the process on a "check failed" (a NULL connection, a
 // private connection unreferenced before it is closed, invalid UTF-8);
 // this file never gives it one, and the Swift caller passes only valid
