@@ -13,6 +13,8 @@
 //   YKOATH         the YubiKey OATH applet protocol (TLV, session) over any connection
 //   YubiKey        finding the key: which reader, which transport
 //   CCurlShim, HTTP  HTTP through libcurl, dlopen'ed only when a request is made
+//   CDBusShim, DesktopNotifications  freedesktop notifications on the session
+//                  D-Bus through libdbus-1, dlopen'ed only when one is shown
 //   AWSConfig      ~/.aws/config and credentials by the SDKs' shared-config rules
 //   AWSSigning     SigV4
 //   STS            STS/IAM query requests and their XML responses
@@ -46,6 +48,17 @@ let latchkeyRevision: String = {
     if let commit = read(git + "/" + ref) { return String(commit.prefix(12)) }
     let packed = read(git + "/packed-refs")?.split(separator: "\n").first { $0.hasSuffix(" " + ref) }
     return packed.map { String($0.prefix(12)) } ?? "unknown"
+}()
+
+/// libdbus-1's include directories, as `pkg-config --cflags dbus-1` gives
+/// them: the common one and the architecture's own (dbus-arch-deps.h, under
+/// /usr/lib/<triple>/). Only the headers: CDBusShim loads libdbus-1.so.3 with
+/// dlopen, so nothing is linked.
+let dbusIncludeFlags: [String] = {
+    let archDirectory = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib")) ?? []).sorted()
+        .map { "/usr/lib/\($0)/dbus-1.0/include" }
+        .first { FileManager.default.fileExists(atPath: $0 + "/dbus/dbus-arch-deps.h") }
+    return ["-I/usr/include/dbus-1.0"] + (archDirectory.map { ["-I" + $0] } ?? [])
 }()
 
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
@@ -96,6 +109,10 @@ let package = Package(
         .target(name: "YubiKey", dependencies: ["PCSC", "USB", "CCID", "YKOATH", "SmartCard"]),
         .target(name: "CCurlShim"),
         .target(name: "HTTP", dependencies: ["CCurlShim"]),
+        // Headers from Debian's libdbus-1-dev; libdbus-1.so.3 is dlopen'ed
+        // when a notification is shown, so start-up never loads it.
+        .target(name: "CDBusShim", cSettings: [.unsafeFlags(dbusIncludeFlags)]),
+        .target(name: "DesktopNotifications", dependencies: ["CDBusShim", "SystemSupport"]),
         .target(name: "AWSConfig", dependencies: ["SystemSupport"]),
         .target(name: "AWSSigning", dependencies: [crypto]),
         .target(name: "STS", dependencies: ["AWSSigning", "AWSConfig", "HTTP", "SystemSupport"]),
@@ -206,6 +223,10 @@ let package = Package(
                 "CredentialFlow", "SessionCache", "AWSConfig", "AWSSigning", "STS", "SystemSupport", "TestSupport",
                 crypto,
             ]),
+        // Notifications on a real session bus (dbus-daemon) to a notification
+        // server of the tests' own (Fixtures/notification_server.c), checked
+        // against Debian's notify-send.
+        .testTarget(name: "DesktopNotificationsTests", dependencies: ["DesktopNotifications", "SystemSupport", "TestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"], exclude: ["Fixtures"]),
         // The real stack: pcscd + vpcd + the virtual key, driven by latchkey and by ykman.
         .testTarget(name: "VirtualKeyTests", dependencies: ["VirtualKey", "YKOATH", "SmartCard", "OATH", "latchkey", "latchkey-virtual-key", "TestSupport"]),
