@@ -128,7 +128,7 @@ let package = Package(
             name: "LatchkeyCore",
             dependencies: [
                 "SystemSupport", "OATH", "SealedStore", "YKOATH", "YubiKey", "PCSC", "SmartCard", "USB", "CCID", "AWSConfig",
-                "AWSSigning", "STS", "HTTP", "SessionCache", "CredentialFlow", "AgentProtocol",
+                "AWSSigning", "STS", "HTTP", "SessionCache", "CredentialFlow", "AgentProtocol", "DesktopNotifications",
             ]
         ),
         // Parsing, rendering and exit codes only.

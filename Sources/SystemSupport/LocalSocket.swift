@@ -81,6 +81,27 @@ public final class LocalSocket {
         return socket
     }
 
+    /// The listening socket a service manager passed (systemd's socket
+    /// activation: `LISTEN_PID` is this process and `LISTEN_FDS` ≥ 1, the
+    /// socket is descriptor 3), or `nil` when none was. The manager owns its
+    /// path, so closing it removes nothing. The variables are removed, so
+    /// no child takes the socket for its own.
+    public static func passedByServiceManager() -> LocalSocket? {
+        defer {
+            unsetenv("LISTEN_PID")
+            unsetenv("LISTEN_FDS")
+            unsetenv("LISTEN_FDNAMES")
+        }
+        guard let pid = getenv("LISTEN_PID").flatMap({ Int32(String(cString: $0)) }), pid == getpid(),
+            let count = getenv("LISTEN_FDS").flatMap({ Int(String(cString: $0)) }), count >= 1
+        else { return nil }
+        let fd: Int32 = 3
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFSOCK else { return nil }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        return LocalSocket(fd: fd)
+    }
+
     /// Connects to the socket at `path`.
     public static func connect(to path: String) throws(SystemError) -> LocalSocket {
         let socket = try makeSocket()

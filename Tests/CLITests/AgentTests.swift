@@ -217,7 +217,25 @@ struct AgentTests {
         let live = try RunningAgent(world, socket: sockets.file("agent.sock"), ["--allow", "admin"])
         let twice = try world.home.run(["agent", "--socket", live.socket])
         #expect(twice.status == 64 && twice.errorLine.contains("another agent is listening there"), "\(twice)")
-        _ = live.stop()
+        if getuid() == 0 {
+            // Another user who reaches the socket (its mode opened on purpose,
+            // as a forwarded socket may be reachable) gets no answer.
+            chmod(sockets.path, 0o755)
+            chmod(live.socket, 0o666)
+            let script = """
+                import socket, sys
+                s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+                body = b'{"v":1,"op":"credentials","host":"h","profile":"admin"}'
+                s.sendall(len(body).to_bytes(4, 'big') + body)
+                print(len(s.recv(100)))
+                """
+            let other = try runProgram(
+                "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", script, live.socket],
+                timeout: 30)
+            #expect(other.status == 0 && other.stdout == "0\n", "another user's request is closed unanswered: \(other)")
+        }
+        let log = live.stop()
+        if getuid() == 0 { #expect(log.contains("user 65534 is not this agent's user"), "\(log)") }
 
         let confirm = try world.home.run(["agent", "--socket", sockets.file("other.sock"), "--confirm"])
         #expect(confirm.status == 64 && confirm.errorLine.contains("--confirm needs a terminal"), "\(confirm)")
@@ -231,5 +249,33 @@ struct AgentTests {
             #expect(FileManager.default.fileExists(atPath: foreign), "another user's socket is left alone")
             _ = listener
         }
+    }
+
+    @Test("socket activation: systemd's socket handed over (LISTEN_FDS) is served, as latchkey-agent.socket hands it")
+    func socketActivation() throws {
+        let activate = "/usr/bin/systemd-socket-activate"
+        try #require(FileManager.default.isExecutableFile(atPath: activate), "systemd-socket-activate (Debian's systemd) is missing")
+        let world = try AuthWorld()
+        let sockets = try socketDirectory()
+        let path = sockets.file("activated.sock")
+        var environment = ["PATH": "/usr/bin:/bin", "HOME": world.home.home, "LATCHKEY_PASSPHRASE": world.home.passphrase]
+        environment.merge(world.environment) { $1 }
+        // The path the agent would listen on by itself is elsewhere: only
+        // the handed-over socket can answer.
+        let log = sockets.file("agent.log")
+        let activated = try SpawnedProgram(
+            activate, ["-l", path, "-E", "LATCHKEY_PASSPHRASE", "-E", "AWS_ENDPOINT_URL", "-E", "HOME",
+                       latchkeyBinary, "agent", "--socket", sockets.file("unused.sock"), "--sealed", "--allow", "admin"],
+            environment: environment, log: log)
+        let deadline = Date().addingTimeInterval(10)
+        while !FileManager.default.fileExists(atPath: path), Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        let (box, boxEnvironment) = try devBox(socket: path, world)
+        let credentials = try box.run(["credential-process", "--agent", "--profile", "admin"], passphrase: nil, environment: boxEnvironment)
+        #expect(credentials.status == 0, "\(credentials)")
+        #expect(!FileManager.default.fileExists(atPath: sockets.file("unused.sock")))
+        #expect(activated.stop() == 0, "the agent's exit status")
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(text.contains("listening on the socket the service manager passed"), "\(text)")
+        #expect(text.contains("host devbox-7: profile admin: ok"), "\(text)")
     }
 }

@@ -285,3 +285,64 @@ public func builtExecutable(_ name: String, override: String) -> String? {
     let path = builtExecutablePath(name, override: override)
     return FileManager.default.isExecutableFile(atPath: path) ? path : nil
 }
+
+
+/// A program started with posix_spawn and reaped here, not by Foundation's
+/// Process: for programs that close every descriptor they inherit when they
+/// start (sshd, ssh, systemd-socket-activate). Foundation takes its status
+/// socket closing for the child's end and then blocks in waitpid until the
+/// child really ends, reaping no other child of the test meanwhile.
+/// Output goes to `log`; stopped (SIGTERM, then SIGKILL) at the latest when
+/// released.
+public final class SpawnedProgram {
+    public let pid: pid_t
+    private var status: Int32?
+
+    public init(_ program: String, _ arguments: [String], environment: [String: String]? = nil, log: String) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([program] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp ?? [] { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let result = envp.map { posix_spawn(&pid, program, &actions, nil, argv, $0) } ?? posix_spawn(&pid, program, &actions, nil, argv, environ)
+        guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EIO) }
+        self.pid = pid
+    }
+
+    deinit { stop() }
+
+    public var isRunning: Bool {
+        if status != nil { return false }
+        var raw: Int32 = 0
+        if waitpid(pid, &raw, WNOHANG) == pid { status = raw }
+        return status == nil
+    }
+
+    /// Sends `signal`, waits up to `grace` seconds, then SIGKILL; the exit
+    /// status (`nil` when it had to be killed).
+    @discardableResult
+    public func stop(signal: Int32 = SIGTERM, grace: Double = 5) -> Int32? {
+        guard isRunning else { return status.map(Self.exitCode) }
+        kill(pid, signal)
+        let deadline = Date().addingTimeInterval(grace)
+        while isRunning, Date() < deadline { usleep(20_000) }
+        if isRunning {
+            kill(pid, SIGKILL)
+            var raw: Int32 = 0
+            waitpid(pid, &raw, 0)
+            status = raw
+            return nil
+        }
+        return status.map(Self.exitCode)
+    }
+
+    private static func exitCode(_ raw: Int32) -> Int32 { (raw & 0x7F) == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F) }
+}

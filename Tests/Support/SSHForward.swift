@@ -9,8 +9,8 @@ import Testing
 public final class SSHForward {
     public let directory: TemporaryDirectory
     public let port: Int
-    private let server: RunningProgram
-    private var client: RunningProgram?
+    private let server: SpawnedProgram
+    private var client: SpawnedProgram?
 
     /// Starts the server; `requireInstalled` records a test issue naming
     /// the package when sshd or ssh is missing.
@@ -45,22 +45,19 @@ public final class SSHForward {
             StreamLocalBindUnlink yes
 
             """.utf8))
-        // newSession: sshd closes every inherited descriptor at start, and
-        // Foundation's Process takes its end of the status socket closing for
-        // the child's exit and blocks in waitpid until sshd really ends (no
-        // other child of the test is reaped meanwhile). Under setsid and
-        // timeout, timeout is the child and keeps that socket open.
-        server = try RunningProgram("/usr/sbin/sshd", ["-D", "-e", "-f", "\(path)/sshd_config"], newSession: true, timeout: 600)
+        server = try SpawnedProgram("/usr/sbin/sshd", ["-D", "-e", "-f", "\(path)/sshd_config"], log: "\(path)/sshd.log")
         let deadline = Date().addingTimeInterval(10)
         while !Self.accepts(port: port) {
-            guard server.isRunning, Date() < deadline else { throw SSHForwardError.setup("sshd did not start: \(server.wait())") }
+            guard server.isRunning, Date() < deadline else {
+                throw SSHForwardError.setup("sshd did not start: \((try? String(contentsOfFile: "\(path)/sshd.log", encoding: .utf8)) ?? "")")
+            }
             Thread.sleep(forTimeInterval: 0.05)
         }
     }
 
     deinit {
-        if let client { killProcess(client.process) }
-        killProcess(server.process)
+        stopForwarding()
+        server.stop()
     }
 
     /// Forwards `remote` (made by sshd, as on a dev box) to `local` (the
@@ -68,21 +65,23 @@ public final class SSHForward {
     /// exists.
     public func forward(remote: String, to local: String) throws {
         let key = directory.path + "/client_key"
-        let client = try RunningProgram("/usr/bin/ssh", [
+        let client = try SpawnedProgram("/usr/bin/ssh", [
             "-N", "-i", key, "-p", String(port), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
             "-o", "UserKnownHostsFile=/dev/null", "-o", "ExitOnForwardFailure=yes", "-o", "LogLevel=ERROR",
             "-R", "\(remote):\(local)", "\(NSUserName())@127.0.0.1",
-        ], newSession: true, timeout: 600)
+        ], log: directory.path + "/ssh.log")
         self.client = client
         let deadline = Date().addingTimeInterval(15)
         while !FileManager.default.fileExists(atPath: remote) {
-            guard client.isRunning, Date() < deadline else { throw SSHForwardError.setup("ssh -R did not forward: \(client.wait())") }
+            guard client.isRunning, Date() < deadline else {
+                throw SSHForwardError.setup("ssh -R did not forward: \((try? String(contentsOfFile: directory.path + "/ssh.log", encoding: .utf8)) ?? "")")
+            }
             Thread.sleep(forTimeInterval: 0.05)
         }
     }
 
     public func stopForwarding() {
-        if let client { killProcess(client.process) }
+        client?.stop()
         client = nil
     }
 

@@ -37,11 +37,13 @@ struct AgentOverSSHTests {
         }
 
         /// `latchkey agent ARGS…` in the background, once its socket answers.
-        func startAgent(_ arguments: [String]) throws -> RunningProgram {
+        func startAgent(_ arguments: [String], environment extra: [String: String] = [:]) throws -> RunningProgram {
             let binary = try #require(LatchkeyOnKeyTests.latchkey)
-            let agent = try RunningProgram(binary, ["agent", "--socket", agentSocket] + arguments, environment: [
+            var inherited = ProcessInfo.processInfo.environment
+            inherited["DBUS_SESSION_BUS_ADDRESS"] = nil
+            let agent = try RunningProgram(binary, ["agent", "--socket", agentSocket] + arguments, environment: inherited.merging([
                 "HOME": session.home, "LATCHKEY_READER": VirtualKeySession.reader, "LATCHKEY_PASSPHRASE": "",
-            ].merging(environment) { $1 }, timeout: 300)
+            ]) { $1 }.merging(environment) { $1 }.merging(extra) { $1 }, inheritEnvironment: false, timeout: 300)
             let deadline = Date().addingTimeInterval(20)
             while !FileManager.default.fileExists(atPath: agentSocket) {
                 guard agent.isRunning, Date() < deadline else {
@@ -156,6 +158,26 @@ struct AgentOverSSHTests {
             let gone = try await devbox.latchkey(["credential-process", "--agent", "--profile", "admin", "--refresh"])
             #expect(gone.status == 25, "\(gone)")
             ssh.stopForwarding()
+        }
+    }
+
+    @Test("no terminal: the touch prompt reaches the desktop as a notification naming the profile and the host, closed when the key answers")
+    func touchNotification() async throws {
+        let laptop = try Laptop()
+        let bus = try TestBus()
+        let devbox = try DevBox(socket: laptop.agentSocket, stsEndpoint: laptop.server.endpoint)
+        try await laptop.session.withKey(["--touch-delay", "1"]) {
+            let added = try await laptop.latchkey(
+                ["accounts", "add", laptop.device.serial, "--yubikey", "--touch"], input: laptop.device.seedBase32)
+            #expect(added.status == 0, "\(added)")
+            let agent = try laptop.startAgent(["--allow", "admin"], environment: bus.environment)
+            let result = try await devbox.latchkey(["credential-process", "--agent", "--profile", "admin"])
+            #expect(result.status == 0, "\(result)")
+            let log = await { _ = await stopProcess(agent.process, grace: 10); return await agent.wait().stderr }()
+            #expect(log.contains("Touch your YubiKey for admin, asked by devbox-3…"), "the stderr line: \(log)")
+            let calls = bus.calls()
+            #expect(calls.first?.prefix(5) == ["Notify", "latchkey", "0", "", "Touch your YubiKey for admin, asked by devbox-3"], "\(calls)")
+            #expect(calls.count == 2 && calls.last?.first == "CloseNotification", "\(calls)")
         }
     }
 }

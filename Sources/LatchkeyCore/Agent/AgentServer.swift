@@ -30,19 +30,26 @@ public struct AgentServer {
     /// connections.
     public func run(ready: () -> Void = {}) throws {
         let world = service.world
-        try prepareDirectory()
         let listener: LocalSocket
-        do {
-            listener = try LocalSocket.listen(at: socketPath)
-        } catch {
-            throw LatchkeyError(.usage, "cannot listen at \(socketPath): \(error.detail ?? error.errno.description)")
+        var place = socketPath
+        if let passed = LocalSocket.passedByServiceManager() {
+            // systemd's latchkey-agent.socket: it made the path, and keeps it.
+            listener = passed
+            place = "the socket the service manager passed"
+        } else {
+            try prepareDirectory()
+            do {
+                listener = try LocalSocket.listen(at: socketPath)
+            } catch {
+                throw LatchkeyError(.usage, "cannot listen at \(socketPath): \(error.detail ?? error.errno.description)")
+            }
         }
         let stop = try StopSignals()
         defer {
             listener.close()
             service.dropVault()
         }
-        log("listening on \(socketPath)")
+        log("listening on \(place)")
         ready()
         while true {
             let waitMilliseconds = service.secondsUntilVaultExpiry.map { Int32(clamping: $0 * 1000 + 50) } ?? -1

@@ -21,12 +21,16 @@ final class TouchPrompt: @unchecked Sendable {
     private let standardError: (String) -> Void
     /// "Touch your YubiKey", or "Touch your YubiKey for admin, asked by devbox-3".
     private let request: String
+    private let makeNotifier: () -> (any Notifier)?
+    /// The notification shown, to close when the key answers.
+    private var notification: (notifier: any Notifier, id: UInt32)?
 
     init(world: World) {
         prompter = world.prompter
         onTerminal = world.prompter.canAsk
         standardError = world.output.writeError
         request = "Touch your YubiKey" + (world.touchReason.map { " " + $0 } ?? "")
+        makeNotifier = world.notifier
     }
 
     /// Runs `body` (a CALCULATE that may wait for a touch) with the prompt armed.
@@ -50,6 +54,13 @@ final class TouchPrompt: @unchecked Sendable {
             secondsLeft -= 1
         } else if !shown {
             standardError("\(request)…\n")
+            // No terminal (the agent in the background, credential_process
+            // under an IDE): stderr may be captured, so a notification too.
+            if let notifier = makeNotifier(),
+                let id = notifier.show(summary: request, body: "latchkey waits \(TouchPrompt.keyWaitSeconds) s for the touch.")
+            {
+                notification = (notifier, id)
+            }
         }
         shown = true
     }
@@ -59,6 +70,8 @@ final class TouchPrompt: @unchecked Sendable {
             timer?.cancel()
             timer = nil
             if shown, onTerminal { prompter.show("\r\u{1B}[K") }
+            if let (notifier, id) = notification { notifier.close(id) }
+            notification = nil
         }
     }
 }

@@ -1,3 +1,4 @@
+import DesktopNotifications
 import SystemSupport
 
 /// The person latchkey may ask for a secret or show a live status to:
@@ -50,6 +51,31 @@ public struct TerminalPrompter: Prompter {
     public func show(_ text: String) {
         Terminal.open()?.write(text)
     }
+}
+
+/// A way to reach the person when there is no terminal: a desktop
+/// notification ("Touch your YubiKey for admin, asked by devbox-3").
+public protocol Notifier {
+    /// Shows `summary` and `body`; a handle for ``close(_:)``, or `nil` when
+    /// nothing could be shown. Never fails, never waits long.
+    func show(summary: String, body: String) -> UInt32?
+    func close(_ id: UInt32)
+}
+
+/// The freedesktop notification service on the session D-Bus.
+struct DesktopNotifications: Notifier {
+    var notifier: DesktopNotifier
+
+    /// The session bus `DBUS_SESSION_BUS_ADDRESS` names, if there is one.
+    static func sessionBus() -> (any Notifier)? {
+        DesktopNotifier(environment: .process).map(DesktopNotifications.init)
+    }
+
+    func show(summary: String, body: String) -> UInt32? {
+        notifier.notify(summary: summary, body: body, timeoutMilliseconds: Int32(TouchPrompt.keyWaitSeconds * 1000))
+    }
+
+    func close(_ id: UInt32) { notifier.close(id) }
 }
 
 /// Nobody to ask: every question is answered `nil`.

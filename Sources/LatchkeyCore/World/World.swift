@@ -23,6 +23,9 @@ public struct World {
     /// What a touch is for, shown with the touch prompt ("for admin, asked
     /// by devbox-3"); set by the agent for each request.
     public var touchReason: String?
+    /// Makes the notifier for a prompt without a terminal, when one is about
+    /// to be shown (a desktop notifier loads libdbus); `nil`: none.
+    public var notifier: () -> (any Notifier)? = { nil }
 
     public init(
         environment: Environment, clock: any RequestClock, prompter: any Prompter, http: any HTTPTransport,
@@ -39,9 +42,11 @@ public struct World {
     /// The process's own world: its environment, the system clock, the
     /// controlling terminal, libcurl, pcscd or USB, and fds 0–2.
     public static var live: World {
-        World(
+        var world = World(
             environment: .process, clock: SystemClock(), prompter: TerminalPrompter(), http: CurlTransport(userAgent: "latchkey"),
             keys: LiveKeyConnector(), output: .standard)
+        world.notifier = DesktopNotifications.sessionBus
+        return world
     }
 
     /// Seconds since the Unix epoch, from ``clock``.
