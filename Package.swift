@@ -19,6 +19,7 @@
 //   SessionCache   cached STS sessions, their locks, and the MFA steps already spent
 //   CredentialFlow profile → plan (MFA session, roles, chains) → cached or fresh STS credentials
 //   SealedStore    the passphrase-sealed local vault (scrypt + ChaChaPoly)
+//   CTPMShim, TPM  a TPM 2.0 through tpm2-tss, dlopen'ed only when a command uses it
 //   LatchkeyCore   the application: World, token sources, credential service,
 //                  enrolment, host checks (no argument parser)
 //   LatchkeyCLI    one file per subcommand: parsing, rendering, exit codes
@@ -101,6 +102,12 @@ let package = Package(
         .target(name: "SessionCache", dependencies: ["SystemSupport", "AWSSigning"]),
         .target(name: "CredentialFlow", dependencies: ["AWSConfig", "AWSSigning", "STS", "SessionCache", "SystemSupport"]),
         .target(name: "SealedStore", dependencies: ["SystemSupport", "OATH", crypto, cryptoExtras]),
+        // tpm2-tss (Debian libtss2-dev: ESAPI, the TCTI loader, marshalling,
+        // error texts), loaded with dlopen by the shim the first time a
+        // command uses the TPM: the headers only at build time, no -ltss2-*
+        // on the link line, so no other command maps tpm2-tss and its OpenSSL.
+        .target(name: "CTPMShim"),
+        .target(name: "TPM", dependencies: ["CTPMShim", "SystemSupport"]),
         // The application: a World passed in, token sources behind one
         // protocol, the credential service, enrolment, host checks. No
         // argument parser.
@@ -108,7 +115,7 @@ let package = Package(
             name: "LatchkeyCore",
             dependencies: [
                 "SystemSupport", "OATH", "SealedStore", "YKOATH", "YubiKey", "PCSC", "SmartCard", "USB", "CCID", "AWSConfig",
-                "AWSSigning", "STS", "HTTP", "SessionCache", "CredentialFlow",
+                "AWSSigning", "STS", "HTTP", "SessionCache", "CredentialFlow", "TPM",
             ]
         ),
         // Parsing, rendering and exit codes only.

@@ -6,6 +6,7 @@ extension MFASource: EnumerableFlag {
         switch value {
         case .yubikey: "Make the code on the YubiKey (the account named by latchkey_oath_account, else the mfa_serial ARN)."
         case .sealed: "Make the code from the sealed local vault."
+        case .tpm: "Make the code with an HMAC key in this machine's TPM."
         case .prompt: "Ask for the code on the terminal."
         }
     }

@@ -8,6 +8,7 @@ extension TokenKind: EnumerableFlag {
         switch value {
         case .yubikey: "Use the YubiKey's OATH applet (through pcscd, or directly over USB)."
         case .sealed: "Use the passphrase-sealed local vault."
+        case .tpm: "Use HMAC keys inside this machine's TPM 2.0 (LATCHKEY_TPM_TCTI, else /dev/tpmrm0)."
         }
     }
 }
@@ -18,7 +19,7 @@ struct SourceOptions: ParsableArguments {
     @Flag var source: TokenKind?
 
     func validate() throws {
-        guard source != nil else { throw ValidationError("choose where the account lives: --yubikey or --sealed") }
+        guard source != nil else { throw ValidationError("choose where the account lives: --yubikey, --sealed or --tpm") }
     }
 
     var isYubiKey: Bool { source == .yubikey }

@@ -5,12 +5,13 @@ import YubiKey
 public enum MFASource: String, CaseIterable, Sendable {
     case yubikey
     case sealed
+    case tpm
     case prompt
 
     /// A profile's `latchkey_mfa` value.
     init(profile: String, setting: String) throws {
         guard let source = MFASource(rawValue: setting) else {
-            throw LatchkeyError(.invalidInput, "profile '\(profile)': latchkey_mfa must be yubikey, sealed or prompt, not '\(setting)'")
+            throw LatchkeyError(.invalidInput, "profile '\(profile)': latchkey_mfa must be yubikey, sealed, tpm or prompt, not '\(setting)'")
         }
         self = source
     }
@@ -38,7 +39,7 @@ public struct CredentialRequest: Sendable, Equatable {
 /// path reads the command line with the same table before
 /// swift-argument-parser is loaded, so the two cannot drift.
 public enum CredentialOption: CaseIterable, Sendable {
-    case profile, yubikey, sealed, prompt, mfaCode, duration, refresh
+    case profile, yubikey, sealed, tpm, prompt, mfaCode, duration, refresh
     case reader, transport, oathPasswordFile, remember, passphraseFile
 
     /// The long name without its dashes.
@@ -47,6 +48,7 @@ public enum CredentialOption: CaseIterable, Sendable {
         case .profile: "profile"
         case .yubikey: MFASource.yubikey.rawValue
         case .sealed: MFASource.sealed.rawValue
+        case .tpm: MFASource.tpm.rawValue
         case .prompt: MFASource.prompt.rawValue
         case .mfaCode: "mfa-code"
         case .duration: "duration"
@@ -61,7 +63,7 @@ public enum CredentialOption: CaseIterable, Sendable {
 
     public var takesValue: Bool {
         switch self {
-        case .yubikey, .sealed, .prompt, .refresh, .remember: false
+        case .yubikey, .sealed, .tpm, .prompt, .refresh, .remember: false
         default: true
         }
     }
@@ -70,7 +72,7 @@ public enum CredentialOption: CaseIterable, Sendable {
     func apply(_ value: String?, to request: inout CredentialRequest) -> Bool {
         switch self {
         case .profile: request.profile = value
-        case .yubikey, .sealed, .prompt:
+        case .yubikey, .sealed, .tpm, .prompt:
             // One source: two are the full parser's error to report.
             guard request.mfaSource == nil, let source = MFASource(rawValue: name) else { return false }
             request.mfaSource = source
@@ -92,7 +94,7 @@ public enum CredentialOption: CaseIterable, Sendable {
 
     /// The options `code` takes: where the account lives and how to reach
     /// the key or the vault.
-    public static let codeOptions: [CredentialOption] = [.yubikey, .sealed, .reader, .transport, .oathPasswordFile, .remember, .passphraseFile]
+    public static let codeOptions: [CredentialOption] = [.yubikey, .sealed, .tpm, .reader, .transport, .oathPasswordFile, .remember, .passphraseFile]
 
     /// The request `arguments` (what follows the subcommand) spell, when
     /// every one is an option of this table with a valid value: `--name

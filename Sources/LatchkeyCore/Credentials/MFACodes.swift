@@ -26,6 +26,7 @@ struct MFACodes: MFACodeSource {
         let kind: TokenKind? = switch try source(for: use) {
         case .yubikey: .yubikey
         case .sealed: .sealed
+        case .tpm: .tpm
         case .prompt: nil
         }
         return kind?.source(in: world, key: request.key, vault: vault, profileReader: use.reader)
@@ -39,7 +40,7 @@ struct MFACodes: MFACodeSource {
     func typedCode(for use: MFAUse, serial: String) throws -> String {
         if let code = request.mfaCode { return code }
         guard let line = try world.prompter.ask("MFA code for \(serial): ", secret: false) else {
-            throw LatchkeyError(.noPassphrase, "an MFA code for \(serial) is needed and there is no terminal to ask on: pass --yubikey, --sealed or --mfa-code, or set latchkey_mfa in profile '\(use.profile)'")
+            throw LatchkeyError(.noPassphrase, "an MFA code for \(serial) is needed and there is no terminal to ask on: pass --yubikey, --sealed, --tpm or --mfa-code, or set latchkey_mfa in profile '\(use.profile)'")
         }
         return String(decoding: line.bytes, as: UTF8.self).filter { !$0.isWhitespace }
     }

@@ -9,6 +9,8 @@ public enum TokenKind: String, CaseIterable, Sendable {
     case yubikey
     /// The passphrase-sealed local vault.
     case sealed
+    /// HMAC keys inside this machine's TPM 2.0.
+    case tpm
 }
 
 /// What using a token may take from the person.
@@ -136,6 +138,7 @@ extension TokenKind {
         switch self {
         case .yubikey: YubiKeyTokens(access: KeyAccess(world: world, settings: key, vault: vault, profileReader: profileReader))
         case .sealed: SealedTokens(vault: vault, world: world, newVaultParameters: newVaultParameters)
+        case .tpm: TPMTokens(world: world)
         }
     }
 }
