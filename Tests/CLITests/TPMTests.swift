@@ -1,0 +1,199 @@
+import Foundation
+import OATH
+import TestSupport
+import Testing
+
+/// A temporary HOME whose latchkey uses a fresh swtpm of its own.
+final class TPMHome {
+    let home: TestHome
+    var tpm: SoftwareTPM
+
+    init() throws {
+        try requireBinary()
+        home = try TestHome()
+        tpm = try SoftwareTPM()
+    }
+
+    var accountFile: String { home.vaultDirectory + "/tpm-accounts.json" }
+
+    @discardableResult
+    func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation) throws -> RunResult {
+        try home.run(
+            arguments, stdin: stdin, passphrase: .some(nil), environment: ["LATCHKEY_TPM_TCTI": tpm.tcti].merging(environment) { $1 },
+            sourceLocation: sourceLocation)
+    }
+
+    /// `accounts add NAME --tpm` with the secret on stdin; must succeed.
+    func add(_ name: String, secret: [UInt8], flags: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        home.forbid(secret: secret)
+        let result = try run(["accounts", "add", name, "--tpm"] + flags, stdin: Base32.encode(secret) + "\n", sourceLocation: sourceLocation)
+        #expect(result.status == 0, "\(result)", sourceLocation: sourceLocation)
+        #expect(result.stderr.hasPrefix("Added '"), "\(result)", sourceLocation: sourceLocation)
+    }
+
+    /// The saved account list, as JSON.
+    func savedAccounts() throws -> [[String: Any]] {
+        let object = try JSONSerialization.jsonObject(with: Data(readBytes(accountFile))) as? [String: Any]
+        return try #require(object?["accounts"] as? [[String: Any]])
+    }
+}
+
+@Suite("TPM accounts on a real (software) TPM: swtpm, tpm2-tools, oathtool")
+struct TPMTests {
+    @Test(
+        "TOTP codes made by the TPM are oathtool's: SHA-1/6/30, SHA-256/8, SHA-512/6, a 60 s period",
+        arguments: [(OATHAlgorithm.sha1, 6, 30), (.sha256, 8, 30), (.sha512, 6, 30), (.sha1, 6, 60)])
+    func totpMatchesOathtool(algorithm: OATHAlgorithm, digits: Int, period: Int) throws {
+        let tpm = try TPMHome()
+        let secret = randomSecret(algorithm == .sha512 ? 64 : 20)
+        var flags = ["--algorithm", algorithm.rawValue, "--digits", String(digits)]
+        if period != 30 { flags += ["--period", String(period)] }
+        try tpm.add("alice", secret: secret, flags: flags)
+        try expectTOTP(secret, algorithm: algorithm, digits: digits, period: period) { try tpm.run(["code", "alice", "--tpm"]) }
+    }
+
+    @Test("A seed longer than the hash's block (hashed first, as HMAC does) still gives oathtool's codes")
+    func longSeed() throws {
+        let tpm = try TPMHome()
+        let secret = randomSecret(200)
+        try tpm.add("long", secret: secret, flags: ["--algorithm", "SHA256"])
+        try expectTOTP(secret, algorithm: .sha256) { try tpm.run(["code", "long", "--tpm"]) }
+    }
+
+    @Test("HOTP: each code is oathtool's at the next counter, and the advanced counter is in the file once the code is out")
+    func hotpAdvances() throws {
+        let tpm = try TPMHome()
+        let secret = randomSecret()
+        try tpm.add("door", secret: secret, flags: ["--hotp", "--counter", "5"])
+        for counter: UInt64 in 5...7 {
+            let result = try tpm.run(["code", "door", "--tpm"])
+            #expect(result.status == 0, "\(result)")
+            #expect(result.stdout == (try oathtool(secret, counter: counter)) + "\n", "\(result)")
+            #expect(try tpm.savedAccounts().first?["counter"] as? Int == Int(counter) + 1)
+        }
+    }
+
+    @Test("tpm2-tools loads latchkey's saved blobs under its own primary (same template) and tpm2_hmac gives the same HMAC")
+    func tpm2ToolsCrossCheck() throws {
+        let tpm = try TPMHome()
+        let secret = randomSecret(32)
+        try tpm.add("cross", secret: secret, flags: ["--algorithm", "SHA256"])
+        let saved = try #require(try tpm.savedAccounts().first)
+        let work = try TemporaryDirectory("tpm2-tools")
+        try writeBytes(work.file("key.pub"), Array(try #require(Data(base64Encoded: saved["public"] as? String ?? ""))))
+        try writeBytes(work.file("key.priv"), Array(try #require(Data(base64Encoded: saved["private"] as? String ?? ""))))
+        let message: [UInt8] = [0, 0, 0, 0, 0x03, 0x5B, 0x2A, 0x11]
+        try writeBytes(work.file("message"), message)
+
+        // swtpm has no resource manager: flush each tool's transient objects.
+        func tool(_ name: String, _ arguments: [String]) throws -> ProcessResult {
+            let result = try runProgram(
+                "/usr/bin/\(name)", arguments, environment: ["TPM2TOOLS_TCTI": tpm.tpm.tcti, "TSS2_LOG": "all+NONE"], timeout: 30)
+            #expect(result.status == 0, "\(name): \(result)")
+            return result
+        }
+        _ = try tool("tpm2_createprimary", ["-Q", "-C", "o", "-g", "sha256", "-G", "ecc", "-c", work.file("primary.ctx")])
+        _ = try tool("tpm2_flushcontext", ["-t"])
+        _ = try tool("tpm2_load", ["-Q", "-C", work.file("primary.ctx"), "-u", work.file("key.pub"), "-r", work.file("key.priv"), "-c", work.file("key.ctx")])
+        _ = try tool("tpm2_flushcontext", ["-t"])
+        _ = try tool("tpm2_hmac", ["-c", work.file("key.ctx"), "-g", "sha256", "-o", work.file("mac"), work.file("message")])
+        #expect(try readBytes(work.file("mac")) == OATHAlgorithm.sha256.hmac(key: secret, message: message))
+    }
+
+    @Test("The seed is in no file under HOME (raw, base32 in either case, hex), and the account file is 0600 in a 0700 directory")
+    func seedNotOnDisk() throws {
+        let tpm = try TPMHome()
+        let secret = randomSecret()
+        try tpm.add("alice", secret: secret)
+        try tpm.add("door", secret: secret.reversed(), flags: ["--hotp"])
+        #expect(try tpm.run(["code", "door", "--tpm"]).status == 0)
+        let b32 = Base32.encode(secret)
+        let forms: [[UInt8]] = [secret, secret.reversed(), Array(b32.utf8), Array(b32.lowercased().utf8), Array(hex(secret).utf8),
+                                Array(Base32.encode(secret.reversed()).utf8)]
+        let files = try #require(FileManager.default.subpathsOfDirectory(atPath: tpm.home.home) as [String]?)
+        var checked = 0
+        for relative in files {
+            let path = tpm.home.home + "/" + relative
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            let contents = try readBytes(path)
+            checked += 1
+            for form in forms {
+                #expect(contents.firstRange(of: form) == nil, "\(relative) holds the seed")
+            }
+        }
+        #expect(checked >= 1)
+        #expect(try FileManager.default.attributesOfItem(atPath: tpm.accountFile)[.posixPermissions] as? Int == 0o600)
+        #expect(try FileManager.default.attributesOfItem(atPath: tpm.home.vaultDirectory)[.posixPermissions] as? Int == 0o700)
+    }
+
+    @Test("The same HOME against a second swtpm with fresh state: exit 16, one line, the account file unchanged; the first TPM still works")
+    func otherTPM() throws {
+        let tpm = try TPMHome()
+        let secret = randomSecret()
+        try tpm.add("alice", secret: secret)
+        try tpm.add("door", secret: secret, flags: ["--hotp"])
+        let before = try readBytes(tpm.accountFile)
+        let other = try SoftwareTPM()
+        for name in ["alice", "door"] {
+            let result = try tpm.run(["code", name, "--tpm"], environment: ["LATCHKEY_TPM_TCTI": other.tcti])
+            #expect(result.status == 16, "\(result)")
+            #expect(result.errorLine.contains("made by another TPM, or this TPM was cleared"), "\(result)")
+        }
+        #expect(try readBytes(tpm.accountFile) == before)
+        try expectTOTP(secret) { try tpm.run(["code", "alice", "--tpm"]) }
+    }
+
+    @Test("No TPM (no such device), and a TPM that went away (swtpm stopped): exit 14, one line, nothing written")
+    func noTPM() throws {
+        let tpm = try TPMHome()
+        let secret = randomSecret()
+        let missing = try tpm.run(
+            ["accounts", "add", "alice", "--tpm"], stdin: Base32.encode(secret), environment: ["LATCHKEY_TPM_TCTI": "device:/dev/latchkey-no-tpm"])
+        #expect(missing.status == 14, "\(missing)")
+        #expect(missing.errorLine == "latchkey: no TPM: /dev/latchkey-no-tpm does not exist (enable the TPM in the firmware or VM settings, or set LATCHKEY_TPM_TCTI)")
+        #expect(!FileManager.default.fileExists(atPath: tpm.accountFile))
+
+        try tpm.add("alice", secret: secret)
+        let before = try readBytes(tpm.accountFile)
+        tpm.tpm.stop()
+        let gone = try tpm.run(["code", "alice", "--tpm"])
+        #expect(gone.status == 14, "\(gone)")
+        #expect(gone.errorLine.hasPrefix("latchkey: cannot reach the TPM through 'swtpm:host=127.0.0.1,port="), "\(gone)")
+        #expect(try readBytes(tpm.accountFile) == before)
+    }
+
+    @Test("accounts list, rename and delete --tpm work on the file alone; an existing id needs --force")
+    func manageAccounts() throws {
+        let tpm = try TPMHome()
+        let secret = randomSecret()
+        try tpm.add("alice", secret: secret, flags: ["--issuer", "AWS"])
+        try tpm.add("bob", secret: randomSecret())
+        let again = try tpm.run(["accounts", "add", "bob", "--tpm"], stdin: Base32.encode(randomSecret()))
+        #expect(again.status == Exit.alreadyExists, "\(again)")
+        #expect(try tpm.run(["accounts", "list", "--tpm"]).stdout == "AWS:alice\nbob\n")
+        #expect(try tpm.run(["accounts", "rename", "AWS:alice", "carol", "--tpm"]).status == 0)
+        #expect(try tpm.run(["accounts", "delete", "bob", "--tpm"]).status == 0)
+        #expect(try tpm.run(["accounts", "list", "--tpm"]).stdout == "carol\n")
+        try expectTOTP(secret) { try tpm.run(["code", "carol", "--tpm"]) }
+    }
+
+    @Test("auth with latchkey_mfa = tpm: the MFA-checking STS server accepts the TPM's code")
+    func authWithTPM() throws {
+        let world = try AuthWorld(sealAccount: false)
+        let tpm = try SoftwareTPM()
+        let environment = ["LATCHKEY_TPM_TCTI": tpm.tcti]
+        let added = try world.home.run(
+            ["accounts", "add", world.device.serial, "--tpm"], stdin: Base32.encode(world.seed) + "\n", passphrase: .some(nil), environment: environment)
+        #expect(added.status == 0, "\(added)")
+        let config = try String(contentsOfFile: world.configPath, encoding: .utf8)
+        try writeBytes(world.configPath, Array(config.replacingOccurrences(of: "latchkey_mfa = sealed", with: "latchkey_mfa = tpm").utf8))
+
+        let result = try world.run(["auth", "--profile", "dev"], environment: environment)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.hasPrefix("export AWS_ACCESS_KEY_ID=ASIA"), "\(result)")
+        #expect(try world.server.stats().count("GetSessionToken") == 1)
+        // No vault was made or asked for.
+        #expect(!FileManager.default.fileExists(atPath: world.home.vaultFile))
+    }
+}
