@@ -197,3 +197,32 @@ struct TPMTests {
         #expect(!FileManager.default.fileExists(atPath: world.home.vaultFile))
     }
 }
+
+@Suite("mfa enroll --tpm against the MFA-checking STS server")
+struct TPMEnrolTests {
+    @Test("enroll --tpm: the server accepts the TPM's two codes, the profile gets latchkey_mfa = tpm; a refused enable leaves no TPM account")
+    func enrolIntoTheTPM() throws {
+        let world = try AuthWorld(sealAccount: false)
+        let tpm = try SoftwareTPM()
+        let environment = ["LATCHKEY_TPM_TCTI": tpm.tcti]
+        try writeBytes(world.configPath, Array("[profile dev]\nregion = eu-west-1\n".utf8))
+        let enrolled = try world.run(["mfa", "enroll", "--profile", "dev", "--tpm", "--device-name", "alice-tpm"], environment: environment)
+        let serial = "arn:aws:iam::123456789012:mfa/alice-tpm"
+        #expect(enrolled.status == 0, "\(enrolled)")
+        #expect(enrolled.stdout == serial + "\n", "\(enrolled)")
+        #expect(enrolled.stderr.contains("(codes from the TPM)"), "\(enrolled)")
+        var stats = try world.server.stats()
+        #expect(stats.count("EnableMFADevice") == 1 && stats.virtualDevices == 1, "\(stats)")
+        let config = String(decoding: try readBytes(world.configPath), as: UTF8.self)
+        #expect(config == "[profile dev]\nregion = eu-west-1\nmfa_serial = \(serial)\nlatchkey_mfa = tpm\n", "\(config)")
+        #expect(!FileManager.default.fileExists(atPath: world.home.vaultFile))
+
+        let refused = try world.run(
+            ["mfa", "enroll", "--profile", "dev", "--tpm", "--user", "nobody", "--device-name", "alice-two"], environment: environment)
+        #expect(refused.status == 20 && refused.stderr.hasSuffix("; the new device was removed\n"), "\(refused)")
+        stats = try world.server.stats()
+        #expect(stats.virtualDevices == 1 && stats.count("DeleteVirtualMFADevice") == 1, "\(stats)")
+        let accounts = try world.run(["accounts", "list", "--tpm"], environment: environment)
+        #expect(accounts.stdout == serial + "\n", "\(accounts)")
+    }
+}

@@ -128,6 +128,15 @@ extension TokenSource {
 }
 
 extension TokenKind {
+    /// How messages name the token: "the YubiKey", "the sealed vault", "the TPM".
+    public var placeName: String {
+        switch self {
+        case .yubikey: "the YubiKey"
+        case .sealed: "the sealed vault"
+        case .tpm: "the TPM"
+        }
+    }
+
     /// The token of this kind: the one place that decides what "the key"
     /// and "the vault" are made of. Both share the run's `vault` (a key's
     /// remembered access key lives there), so it is unlocked at most once.
