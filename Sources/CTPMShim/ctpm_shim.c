@@ -139,10 +139,13 @@ void latchkey_tpm_close(latchkey_tpm *tpm) {
     free(tpm);
 }
 
-// The owner hierarchy's storage key from a fixed template (the one
-// `tpm2_createprimary -C o -g sha256 -G ecc` uses), so the same TPM always
-// gives the same key and nothing needs a persistent handle; then an HMAC
-// session salted to it, with AES-128-CFB parameter encryption both ways.
+// The owner hierarchy's storage key from a fixed template, so the same TPM
+// always gives the same key and nothing needs a persistent handle; then an
+// HMAC session salted to it, with AES-128-CFB parameter encryption both ways.
+// The template is tpm2_createprimary's (-C o -g sha256 -G ecc) plus noDA:
+// its authValue is empty, so dictionary-attack protection guards nothing on
+// it, and without noDA a lockout caused by any PIN would stop every key
+// under it, PIN or not (tpm2_createprimary -a '…|noda' makes the same key).
 static int prepare(latchkey_tpm *tpm, latchkey_tpm_error *error) {
     if (tpm->primary == ESYS_TR_NONE) {
         TPM2B_SENSITIVE_CREATE sensitive = {0};
@@ -152,7 +155,7 @@ static int prepare(latchkey_tpm *tpm, latchkey_tpm_error *error) {
                 .nameAlg = TPM2_ALG_SHA256,
                 .objectAttributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT | TPMA_OBJECT_FIXEDTPM |
                                     TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-                                    TPMA_OBJECT_USERWITHAUTH,
+                                    TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA,
                 .parameters.eccDetail = {
                     .symmetric = {.algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB},
                     .scheme = {.scheme = TPM2_ALG_NULL},

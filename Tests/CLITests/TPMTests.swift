@@ -73,7 +73,7 @@ struct TPMTests {
         }
     }
 
-    @Test("tpm2-tools loads latchkey's saved blobs under its own primary (same template) and tpm2_hmac gives the same HMAC")
+    @Test("tpm2-tools loads latchkey's saved blobs under its own primary (same template: the default plus noda) and tpm2_hmac gives the same HMAC")
     func tpm2ToolsCrossCheck() throws {
         let tpm = try TPMHome()
         let secret = randomSecret(32)
@@ -92,7 +92,8 @@ struct TPMTests {
             #expect(result.status == 0, "\(name): \(result)")
             return result
         }
-        _ = try tool("tpm2_createprimary", ["-Q", "-C", "o", "-g", "sha256", "-G", "ecc", "-c", work.file("primary.ctx")])
+        let attributes = "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda|restricted|decrypt"
+        _ = try tool("tpm2_createprimary", ["-Q", "-C", "o", "-g", "sha256", "-G", "ecc", "-a", attributes, "-c", work.file("primary.ctx")])
         _ = try tool("tpm2_flushcontext", ["-t"])
         _ = try tool("tpm2_load", ["-Q", "-C", work.file("primary.ctx"), "-u", work.file("key.pub"), "-r", work.file("key.priv"), "-c", work.file("key.ctx")])
         _ = try tool("tpm2_flushcontext", ["-t"])
@@ -224,5 +225,58 @@ struct TPMEnrolTests {
         #expect(stats.virtualDevices == 1 && stats.count("DeleteVirtualMFADevice") == 1, "\(stats)")
         let accounts = try world.run(["accounts", "list", "--tpm"], environment: environment)
         #expect(accounts.stdout == serial + "\n", "\(accounts)")
+    }
+}
+
+@Suite("TPM PINs: the key's authValue, guarded by the TPM's dictionary-attack lockout")
+struct TPMPINTests {
+    @Test("A key made with a PIN (LATCHKEY_TPM_PIN) gives codes with the PIN from the variable or --tpm-pin-file, and none without it (exit 15)")
+    func pinFromVariableAndFile() throws {
+        let tpm = try TPMHome()
+        let secret = randomSecret()
+        let pin = "pin-\(UUID().uuidString.prefix(6))"
+        tpm.home.forbid(pin)
+        tpm.home.forbid(secret: secret)
+        let added = try tpm.run(["accounts", "add", "alice", "--tpm"], stdin: Base32.encode(secret), environment: ["LATCHKEY_TPM_PIN": pin])
+        #expect(added.status == 0, "\(added)")
+        #expect(try tpm.savedAccounts().first?["pin"] as? Bool == true)
+        try expectTOTP(secret) { try tpm.run(["code", "alice", "--tpm"], environment: ["LATCHKEY_TPM_PIN": pin]) }
+        let file = try tpm.home.file("pin", pin + "\n")
+        try expectTOTP(secret) { try tpm.run(["code", "alice", "--tpm", "--tpm-pin-file", file]) }
+        let none = try tpm.run(["code", "alice", "--tpm"])
+        #expect(none.status == 15, "\(none)")
+        #expect(none.errorLine == "latchkey: 'alice' needs its TPM PIN and there is no terminal to ask on: set LATCHKEY_TPM_PIN or pass --tpm-pin-file PATH")
+        let missing = try tpm.run(["code", "alice", "--tpm", "--tpm-pin-file", tpm.home.root + "/io/none"])
+        #expect(missing.status == 15, "\(missing)")
+    }
+
+    @Test("Wrong PINs count down to the TPM's lockout (swtpm: 3 tries, 1000 s), then even the right PIN is refused: exit 15 each time, file unchanged")
+    func wrongPINUntilLockout() throws {
+        let tpm = try TPMHome()
+        let secret = randomSecret()
+        try tpm.add("alice", secret: secret, flags: ["--tpm-pin-file", try tpm.home.file("pin", "1234")])
+        let before = try readBytes(tpm.accountFile)
+        let wrong = ["LATCHKEY_TPM_PIN": "9999"]
+        let messages = try (0..<3).map { _ in try tpm.run(["code", "alice", "--tpm"], environment: wrong) }
+        #expect(messages.allSatisfy { $0.status == 15 }, "\(messages)")
+        #expect(messages.map(\.errorLine) == [
+            "latchkey: wrong TPM PIN (2 more wrong tries and the TPM locks out)",
+            "latchkey: wrong TPM PIN (1 more wrong try and the TPM locks out)",
+            "latchkey: wrong TPM PIN; the TPM is now locked out and allows another try within 1000 s",
+        ])
+        let locked = try tpm.run(["code", "alice", "--tpm"], environment: ["LATCHKEY_TPM_PIN": "1234"])
+        #expect(locked.status == 15, "\(locked)")
+        #expect(locked.errorLine.hasPrefix("latchkey: the TPM is locked out after too many wrong PINs; it allows another try within 1000 s"), "\(locked)")
+        #expect(try readBytes(tpm.accountFile) == before)
+    }
+
+    @Test("A key without a PIN is not stopped by the lockout another key caused (noDA)")
+    func noPINKeyIgnoresLockout() throws {
+        let tpm = try TPMHome()
+        let secret = randomSecret()
+        try tpm.add("open", secret: secret)
+        try tpm.add("guarded", secret: randomSecret(), flags: ["--tpm-pin-file", try tpm.home.file("pin", "1234")])
+        for _ in 0..<4 { _ = try tpm.run(["code", "guarded", "--tpm"], environment: ["LATCHKEY_TPM_PIN": "9999"]) }
+        try expectTOTP(secret) { try tpm.run(["code", "open", "--tpm"]) }
     }
 }

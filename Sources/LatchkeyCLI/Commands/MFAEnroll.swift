@@ -47,6 +47,7 @@ struct MFAEnroll: ParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var key: KeyOptions
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var tpm: TPMOptions
     @OptionGroup var newVault: NewVaultOptions
 
     func validate() throws {
@@ -57,7 +58,7 @@ struct MFAEnroll: ParsableCommand {
 
     func run(_ world: World) throws {
         let keys = try CredentialService(world: world).longTermKeys(profile: profile, passphraseFile: passphrase.passphraseFile)
-        let token = try source.token(key: key, passphrase: passphrase, newVault: newVault.parameters).source(world)
+        let token = try source.token(key: key, passphrase: passphrase, newVault: newVault.parameters, tpm: tpm).source(world)
         let enrolled = try Enrolment(keys: keys, token: token, user: user, deviceName: deviceName, requireTouch: touch).run()
         world.standardError("Enabled \(enrolled.serial) for \(enrolled.userName) (codes from \(token.kind.placeName)); profile '\(enrolled.profile)' now has mfa_serial and latchkey_mfa = \(token.kind.rawValue)\n")
         world.standardOutput(enrolled.serial + "\n")

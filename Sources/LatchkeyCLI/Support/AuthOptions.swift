@@ -40,6 +40,7 @@ struct CredentialOptions: ParsableArguments {
 
     @OptionGroup var key: KeyOptions
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var tpm: TPMOptions
 
     func validate() throws {
         if mfaCode != nil, let mfaSource {
@@ -59,6 +60,7 @@ struct CredentialOptions: ParsableArguments {
         request.refresh = refresh
         request.key = key.settings
         request.passphraseFile = passphrase.passphraseFile
+        request.tpm = tpm.settings
         return request
     }
 }

@@ -30,6 +30,7 @@ public struct CredentialRequest: Sendable, Equatable {
     public var refresh = false
     public var key = KeySettings()
     public var passphraseFile: String?
+    public var tpm = TPMSettings()
 
     public init() {}
 }
@@ -40,7 +41,7 @@ public struct CredentialRequest: Sendable, Equatable {
 /// swift-argument-parser is loaded, so the two cannot drift.
 public enum CredentialOption: CaseIterable, Sendable {
     case profile, yubikey, sealed, tpm, prompt, mfaCode, duration, refresh
-    case reader, transport, oathPasswordFile, remember, passphraseFile
+    case reader, transport, oathPasswordFile, remember, passphraseFile, tpmPIN, tpmPINFile
 
     /// The long name without its dashes.
     public var name: String {
@@ -58,12 +59,14 @@ public enum CredentialOption: CaseIterable, Sendable {
         case .oathPasswordFile: "oath-password-file"
         case .remember: "remember"
         case .passphraseFile: "passphrase-file"
+        case .tpmPIN: "tpm-pin"
+        case .tpmPINFile: "tpm-pin-file"
         }
     }
 
     public var takesValue: Bool {
         switch self {
-        case .yubikey, .sealed, .tpm, .prompt, .refresh, .remember: false
+        case .yubikey, .sealed, .tpm, .prompt, .refresh, .remember, .tpmPIN: false
         default: true
         }
     }
@@ -88,13 +91,17 @@ public enum CredentialOption: CaseIterable, Sendable {
         case .oathPasswordFile: request.key.oathPasswordFile = value
         case .remember: request.key.remember = true
         case .passphraseFile: request.passphraseFile = value
+        case .tpmPIN: request.tpm.askPIN = true
+        case .tpmPINFile: request.tpm.pinFile = value
         }
         return true
     }
 
     /// The options `code` takes: where the account lives and how to reach
     /// the key or the vault.
-    public static let codeOptions: [CredentialOption] = [.yubikey, .sealed, .tpm, .reader, .transport, .oathPasswordFile, .remember, .passphraseFile]
+    public static let codeOptions: [CredentialOption] = [
+        .yubikey, .sealed, .tpm, .reader, .transport, .oathPasswordFile, .remember, .passphraseFile, .tpmPIN, .tpmPINFile,
+    ]
 
     /// The request `arguments` (what follows the subcommand) spell, when
     /// every one is an option of this table with a valid value: `--name

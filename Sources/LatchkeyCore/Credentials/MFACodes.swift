@@ -29,7 +29,7 @@ struct MFACodes: MFACodeSource {
         case .tpm: .tpm
         case .prompt: nil
         }
-        return kind?.source(in: world, key: request.key, vault: vault, profileReader: use.reader)
+        return kind?.source(in: world, key: request.key, vault: vault, profileReader: use.reader, tpm: request.tpm)
     }
 
     func code(for use: MFAUse, serial: String, at unixTime: UInt64) throws -> String {

@@ -13,14 +13,16 @@ import Glibc
 public struct TPMTokens: TokenSource {
     public var world: World
     public var connection: TPMConnection
+    public var settings: TPMSettings
 
-    public init(world: World) {
+    public init(world: World, settings: TPMSettings = TPMSettings()) {
         self.world = world
+        self.settings = settings
         connection = TPMConnection.standard(in: world.environment)
     }
 
     public var kind: TokenKind { .tpm }
-    public var needs: TokenNeeds { [] }
+    public var needs: TokenNeeds { [.pin] }
 
     private var place: String { "the TPM (\(connection.tcti))" }
 
@@ -41,12 +43,13 @@ public struct TPMTokens: TokenSource {
             // keeps the TPM's sensitive data within its 128 bytes.
             var keyBytes = credential.algorithm.deviceKey(for: credential.secret)
             let seed = SecretBytes(consuming: &keyBytes)
-            let blobs = try withTPM { tpm throws(TPMError) in try tpm.createHMACKey(seed: seed, hash: credential.algorithm.tpmHash, pin: nil) }
+            let pin = try newPIN(for: id)
+            let blobs = try withTPM { tpm throws(TPMError) in try tpm.createHMACKey(seed: seed, hash: credential.algorithm.tpmHash, pin: pin) }
             accounts.removeAll { $0.id == id }
             accounts.append(
                 TPMAccount(
                     issuer: credential.issuer, name: credential.name, kind: credential.kind, algorithm: credential.algorithm,
-                    digits: credential.digits, hasPIN: false, key: blobs))
+                    digits: credential.digits, hasPIN: pin != nil, key: blobs))
         }
         return place
     }
@@ -90,8 +93,9 @@ public struct TPMTokens: TokenSource {
         }
         let id = try AccountSelection.select(query, from: accounts.map(\.id))
         guard let account = accounts.first(where: { $0.id == id }) else { throw LatchkeyError(.accountNotFound, "no account '\(id)'") }
+        let pin = try self.pin(for: account)
         guard case .hotp = account.kind else {
-            return try withTPM { tpm throws(TPMError) in try Self.code(of: account, at: world.unixTime, on: tpm) }
+            return try withTPM { tpm throws(TPMError) in try Self.code(of: account, at: world.unixTime, pin: pin, on: tpm) }
         }
         // The counter advances and is saved before the code is returned:
         // a code shown is never shown again.
@@ -100,7 +104,7 @@ public struct TPMTokens: TokenSource {
                 guard let index = accounts.firstIndex(where: { $0.id == id }), case .hotp(let counter) = accounts[index].kind else {
                     throw LatchkeyError(.accountNotFound, "account '\(id)' was removed meanwhile")
                 }
-                let code = try Self.code(of: accounts[index], at: 0, on: tpm)
+                let code = try Self.code(of: accounts[index], at: 0, pin: pin, on: tpm)
                 accounts[index].kind = .hotp(counter: counter &+ 1)
                 return code
             }
@@ -114,32 +118,95 @@ public struct TPMTokens: TokenSource {
             return .failure(NoSuchAccount(existing: existing, place: "the TPM"))
         }
         guard account.kind.isTOTP else { throw LatchkeyError(.invalidInput, "the TPM account '\(id)' is HOTP; AWS MFA needs TOTP") }
-        return .success(try withTPM { tpm throws(TPMError) in try times.map { time throws(TPMError) in try Self.code(of: account, at: time, on: tpm) } })
+        let pin = try self.pin(for: account)
+        return .success(
+            try withTPM { tpm throws(TPMError) in try times.map { time throws(TPMError) in try Self.code(of: account, at: time, pin: pin, on: tpm) } })
     }
 
     /// The code of `account` at `unixTime` (TOTP) or at its stored counter
     /// (HOTP): one TPM2_HMAC, then RFC 4226 truncation.
-    private static func code(of account: TPMAccount, at unixTime: UInt64, on tpm: TPMDevice) throws(TPMError) -> String {
+    private static func code(of account: TPMAccount, at unixTime: UInt64, pin: SecretBytes?, on tpm: TPMDevice) throws(TPMError) -> String {
         let counter: UInt64 = switch account.kind {
         case .totp(let period): OTP.timeStep(at: unixTime, period: period)
         case .hotp(let counter): counter
         }
         var message = [UInt8](repeating: 0, count: 8)
         for index in 0..<8 { message[index] = UInt8(truncatingIfNeeded: counter >> UInt64(56 - 8 * index)) }
-        var mac = try tpm.hmac(message, key: account.key, pin: nil)
+        var mac = try tpm.hmac(message, key: account.key, pin: pin)
         defer { mac.wipe() }
         return OTP.code(fromHMAC: mac, digits: account.digits)
+    }
+
+    // MARK: - PINs
+
+    /// The PIN for a new key: `--tpm-pin-file`, else `LATCHKEY_TPM_PIN`,
+    /// else asked twice on the terminal with `--tpm-pin`; `nil` (no PIN)
+    /// when none of them is given.
+    private func newPIN(for id: String) throws -> SecretBytes? {
+        if let given = try givenPIN() { return given }
+        guard settings.askPIN else { return nil }
+        guard let typed = try world.prompter.askSecret("New TPM PIN for '\(id)': ", confirm: true, what: "PIN") else {
+            throw LatchkeyError(.tpmPIN, "--tpm-pin needs a terminal to ask on: set \(TPMSettings.variable) or pass --tpm-pin-file PATH")
+        }
+        return try Self.checked(typed)
+    }
+
+    /// The PIN of an account's key, when it has one: `--tpm-pin-file`, else
+    /// `LATCHKEY_TPM_PIN`, else asked on the terminal.
+    private func pin(for account: TPMAccount) throws -> SecretBytes? {
+        guard account.hasPIN else { return nil }
+        if let given = try givenPIN() { return given }
+        guard let typed = try world.prompter.askSecret("TPM PIN for '\(account.id)': ", confirm: false, what: "PIN") else {
+            throw LatchkeyError(
+                .tpmPIN, "'\(account.id)' needs its TPM PIN and there is no terminal to ask on: set \(TPMSettings.variable) or pass --tpm-pin-file PATH")
+        }
+        return try Self.checked(typed)
+    }
+
+    private func givenPIN() throws -> SecretBytes? {
+        if let file = settings.pinFile {
+            do { return try Self.checked(try Passphrases.read(file)) } catch let error as LatchkeyError where error.category == .noPassphrase {
+                throw LatchkeyError(.tpmPIN, "TPM PIN file \(file) does not exist")
+            }
+        }
+        if let value = world.environment.nonEmpty(TPMSettings.variable) { return try Self.checked(SecretBytes(Array(value.utf8))) }
+        return nil
+    }
+
+    /// A key's authValue is at most its name hash's size (SHA-256: 32 bytes).
+    private static func checked(_ pin: SecretBytes) throws -> SecretBytes {
+        guard pin.count <= 32 else { throw LatchkeyError(.invalidInput, "the TPM PIN is longer than 32 bytes") }
+        return pin
     }
 
     /// Opens the TPM for `body`, turning tpm2-tss's failures into one line
     /// a person can act on.
     private func withTPM<T>(_ body: (TPMDevice) throws -> T) throws -> T {
+        var opened: TPMDevice?
         do {
             let tpm = try TPMDevice(connection)
+            opened = tpm
             return try body(tpm)
         } catch let error as TPMError {
-            throw TPMFailure.explain(error, connection: connection)
+            throw TPMFailure.explain(error, connection: connection, lockout: opened.flatMap(TPMFailure.lockoutState))
         }
+    }
+}
+
+/// How TPM keys' PINs are given (`--tpm-pin`, `--tpm-pin-file`; the
+/// variable is read from the World's environment).
+public struct TPMSettings: Sendable, Equatable {
+    public static let variable = "LATCHKEY_TPM_PIN"
+    /// `--tpm-pin`: a new key gets a PIN asked on the terminal (an
+    /// existing key with a PIN is asked for it anyway, when there is one).
+    public var askPIN = false
+    /// `--tpm-pin-file PATH`: the PIN is this file's contents (one trailing
+    /// newline ignored).
+    public var pinFile: String?
+
+    public init(askPIN: Bool = false, pinFile: String? = nil) {
+        self.askPIN = askPIN
+        self.pinFile = pinFile
     }
 }
 
@@ -156,7 +223,22 @@ extension OATHAlgorithm {
 
 /// tpm2-tss's failures as one line each, with the fix where there is one.
 enum TPMFailure {
-    static func explain(_ error: TPMError, connection: TPMConnection) -> LatchkeyError {
+    /// The dictionary-attack counters, read after a failure to say how
+    /// many tries are left or how long the lockout lasts.
+    struct Lockout {
+        var failures: UInt32
+        var maximum: UInt32
+        var intervalSeconds: UInt32
+    }
+
+    static func lockoutState(_ tpm: TPMDevice) -> Lockout? {
+        guard let failures = try? tpm.property(.lockoutCounter), let maximum = try? tpm.property(.maxAuthFail),
+            let interval = try? tpm.property(.lockoutInterval)
+        else { return nil }
+        return Lockout(failures: failures, maximum: maximum, intervalSeconds: interval)
+    }
+
+    static func explain(_ error: TPMError, connection: TPMConnection, lockout: Lockout? = nil) -> LatchkeyError {
         switch error.kind {
         case .noLibrary:
             return LatchkeyError(.tpm, "\(error.text) (Debian: sudo apt-get install libtss2-esys-3.0.2-0 libtss2-tctildr0)")
@@ -172,9 +254,16 @@ enum TPMFailure {
             }
             return LatchkeyError(.tpm, "cannot reach the TPM through '\(connection.tcti)': \(error)")
         case .wrongAuth:
-            return LatchkeyError(.tpmPIN, "wrong TPM PIN")
+            guard let lockout else { return LatchkeyError(.tpmPIN, "wrong TPM PIN") }
+            guard lockout.maximum > lockout.failures else {
+                return LatchkeyError(.tpmPIN, "wrong TPM PIN; the TPM is now locked out and allows another try within \(lockout.intervalSeconds) s")
+            }
+            let left = lockout.maximum - lockout.failures
+            return LatchkeyError(.tpmPIN, "wrong TPM PIN (\(left) more wrong \(left == 1 ? "try" : "tries") and the TPM locks out)")
         case .lockout:
-            return LatchkeyError(.tpmPIN, "the TPM is locked out after too many wrong PINs; wait, or reset it with tpm2_dictionarylockout --clear-lockout")
+            let wait = lockout.map { "; it allows another try within \($0.intervalSeconds) s" } ?? ""
+            return LatchkeyError(
+                .tpmPIN, "the TPM is locked out after too many wrong PINs\(wait) (the owner can reset it: tpm2_dictionarylockout --clear-lockout)")
         case .foreignKey:
             return LatchkeyError(
                 .tpmForeignKey,

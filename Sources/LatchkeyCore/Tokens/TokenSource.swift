@@ -23,6 +23,8 @@ public struct TokenNeeds: OptionSet, Sendable {
     public static let password = TokenNeeds(rawValue: 2)
     /// The vault passphrase (and a scrypt run) to unlock.
     public static let unlock = TokenNeeds(rawValue: 4)
+    /// A TPM key's PIN, for keys that have one.
+    public static let pin = TokenNeeds(rawValue: 8)
 }
 
 /// One account as a token lists it: ids and parameters, never the secret.
@@ -142,12 +144,12 @@ extension TokenKind {
     /// remembered access key lives there), so it is unlocked at most once.
     public func source(
         in world: World, key: KeySettings, vault: VaultSession, profileReader: String? = nil,
-        newVaultParameters: KDFParameters = .standard
+        newVaultParameters: KDFParameters = .standard, tpm: TPMSettings = TPMSettings()
     ) -> any TokenSource {
         switch self {
         case .yubikey: YubiKeyTokens(access: KeyAccess(world: world, settings: key, vault: vault, profileReader: profileReader))
         case .sealed: SealedTokens(vault: vault, world: world, newVaultParameters: newVaultParameters)
-        case .tpm: TPMTokens(world: world)
+        case .tpm: TPMTokens(world: world, settings: tpm)
         }
     }
 }
