@@ -131,9 +131,17 @@ public final class TPMDevice {
 
     /// Whether the TPM implements `hash` (TPM2_GetCapability, TPM_CAP_ALGS).
     public func implements(_ hash: TPMHash) throws(TPMError) -> Bool {
+        try implements(algorithm: hash.rawValue)
+    }
+
+    /// TPM_ALG_HMAC, for ``implements(algorithm:)``.
+    public static let hmacAlgorithm: UInt16 = 0x0005
+
+    /// Whether the TPM implements the algorithm with this TPM_ALG_ID.
+    public func implements(algorithm: UInt16) throws(TPMError) -> Bool {
         var present: Int32 = 0
         var error = latchkey_tpm_error()
-        let status = latchkey_tpm_has_algorithm(handle, hash.rawValue, &present, &error)
+        let status = latchkey_tpm_has_algorithm(handle, algorithm, &present, &error)
         guard status == 0 else { throw TPMError(status: status, error) }
         return present != 0
     }

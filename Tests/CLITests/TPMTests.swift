@@ -280,3 +280,53 @@ struct TPMPINTests {
         try expectTOTP(secret) { try tpm.run(["code", "open", "--tpm"]) }
     }
 }
+
+@Suite("doctor and setup on the TPM")
+struct TPMHostTests {
+    @Test("doctor: ✓ TPM usable (maker, firmware, TCTI) and ✓ HMAC hashes from swtpm; – on both without a TPM device")
+    func doctorSeesTheTPM() throws {
+        try requireBinary()
+        let home = try TestHome()
+        let tpm = try SoftwareTPM()
+        let lines = doctorLines(try runDoctor(home: home, root: "/", environment: ["LATCHKEY_TPM_TCTI": tpm.tcti]).stdout)
+        let usable = lines.line("TPM 2.0 usable")
+        #expect(usable?.symbol == "✓" && usable?.detail.hasPrefix("made by IBM, firmware ") == true, "\(lines)")
+        #expect(usable?.detail.hasSuffix(", through \(tpm.tcti)") == true, "\(lines)")
+        let hmac = lines.line("TPM HMAC with SHA-1 and SHA-256")
+        #expect(hmac?.symbol == "✓" && hmac?.detail == "HMAC with SHA-1, SHA-256, SHA-512", "\(lines)")
+
+        let none = doctorLines(try runDoctor(home: home, root: "/", environment: ["LATCHKEY_TPM_TCTI": "device:/dev/latchkey-no-tpm"]).stdout)
+        #expect(none.line("TPM 2.0 usable")?.symbol == "–", "\(none)")
+        #expect(none.line("TPM HMAC with SHA-1 and SHA-256")?.symbol == "–", "\(none)")
+    }
+
+    @Test(
+        "A TPM device of group tss that this user is not in: doctor ✗ with the usermod fix; setup prints the usermod line",
+        .enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs root and setpriv"))
+    func notInTheTPMGroup() throws {
+        try requireBinary()
+        let home = try TestHome()
+        let devices = try TemporaryDirectory("dev")
+        chmod(devices.path, 0o755)
+        let device = devices.file("tpmrm0")
+        try writeBytes(device, [])
+        let tss = try #require(getgrnam("tss"), "group tss (Debian's tpm-udev, pulled in by tpm2-tools) is missing")
+        chown(device, 0, tss.pointee.gr_gid)
+        chmod(device, 0o660)
+        let name = try #require(getpwuid(65534).map { String(cString: $0.pointee.pw_name) })
+
+        let result = try runProgram(
+            "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", latchkeyBinary, "doctor"],
+            environment: [
+                "PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "PCSCLITE_CSOCK_NAME": "/nonexistent/pcscd.comm",
+                "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:1", "LATCHKEY_TPM_TCTI": "device:\(device)",
+            ], inheritEnvironment: false, timeout: runTimeout)
+        let usable = doctorLines(result.stdout).line("TPM 2.0 usable")
+        #expect(usable?.symbol == "✗" && usable?.detail == "\(device) belongs to group tss and \(name) is not in it (in this session)", "\(result)")
+        #expect(usable?.fix == "`sudo usermod -aG tss \(name)`, then log in again", "\(result)")
+
+        let setup = try home.run(["setup", "--dry-run"], environment: ["LATCHKEY_TPM_TCTI": "device:\(device)", "SUDO_USER": name])
+        #expect(setup.status == 0, "\(setup)")
+        #expect(setup.stdout.contains("the TPM \(device) belongs to group tss; for --tpm add each user: `usermod -aG tss \(name)` (it takes effect at their next login)\n"), "\(setup)")
+    }
+}
