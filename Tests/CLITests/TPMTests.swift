@@ -330,3 +330,47 @@ struct TPMHostTests {
         #expect(setup.stdout.contains("the TPM \(device) belongs to group tss; for --tpm add each user: `usermod -aG tss \(name)` (it takes effect at their next login)\n"), "\(setup)")
     }
 }
+
+@Suite("A damaged TPM account file or blob: one line, an exit code, nothing changed")
+struct TPMDamageTests {
+    @Test("A truncated, foreign or newer-format account file is exit 4 naming the file, for code, list and add; the file is left as it was")
+    func damagedFile() throws {
+        let tpm = try TPMHome()
+        try tpm.add("alice", secret: randomSecret())
+        let good = try readBytes(tpm.accountFile)
+        let newer = String(decoding: good, as: UTF8.self).replacingOccurrences(of: "\"version\" : 1", with: "\"version\" : 2")
+        let cases: [([UInt8], String)] = [
+            (Array(good.prefix(good.count / 2)), "is damaged (not latchkey's TPM account list)"),
+            (Array("[profile dev]\n".utf8), "is damaged (not latchkey's TPM account list)"),
+            (Array(newer.utf8), "uses format 2, which this latchkey does not know (upgrade latchkey)"),
+        ]
+        for (bytes, message) in cases {
+            try writeBytes(tpm.accountFile, bytes)
+            for arguments in [["code", "alice", "--tpm"], ["accounts", "list", "--tpm"]] {
+                let result = try tpm.run(arguments)
+                #expect(result.status == Exit.vaultDamaged, "\(result)")
+                #expect(result.errorLine.hasPrefix("latchkey: \(tpm.accountFile) \(message)"), "\(result)")
+            }
+            let add = try tpm.run(["accounts", "add", "bob", "--tpm"], stdin: Base32.encode(randomSecret()))
+            #expect(add.status == Exit.vaultDamaged, "\(add)")
+            #expect(try readBytes(tpm.accountFile) == bytes)
+        }
+    }
+
+    @Test("A private blob with a flipped byte is refused by the TPM's integrity check: exit 16, one line, file unchanged")
+    func tamperedBlob() throws {
+        let tpm = try TPMHome()
+        try tpm.add("alice", secret: randomSecret())
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(readBytes(tpm.accountFile))) as? [String: Any])
+        var accounts = try #require(object["accounts"] as? [[String: Any]])
+        var blob = try #require(Data(base64Encoded: accounts[0]["private"] as? String ?? ""))
+        blob[blob.count - 5] ^= 0x01
+        accounts[0]["private"] = blob.base64EncodedString()
+        object["accounts"] = accounts
+        let tampered = Array(try JSONSerialization.data(withJSONObject: object))
+        try writeBytes(tpm.accountFile, tampered)
+        let result = try tpm.run(["code", "alice", "--tpm"])
+        #expect(result.status == 16, "\(result)")
+        #expect(try readBytes(tpm.accountFile) == tampered)
+    }
+}
