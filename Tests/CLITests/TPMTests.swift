@@ -374,3 +374,20 @@ struct TPMDamageTests {
         #expect(try readBytes(tpm.accountFile) == tampered)
     }
 }
+
+extension TPMTests {
+    @Test("swtpm killed while latchkey waits on it (stopped with SIGSTOP, then SIGKILL): exit 14, one line, no hang, file unchanged")
+    func killedMidCommand() throws {
+        let tpm = try TPMHome()
+        try tpm.add("door", secret: randomSecret(), flags: ["--hotp"])
+        let before = try readBytes(tpm.accountFile)
+        tpm.tpm.pause()
+        let started = try tpm.home.start(["code", "door", "--tpm"], passphrase: .some(nil), environment: ["LATCHKEY_TPM_TCTI": tpm.tpm.tcti])
+        usleep(300_000)  // let it connect and send its first command
+        tpm.tpm.kill()
+        let result = try started.wait()
+        #expect(result.status == 14, "\(result)")
+        #expect(result.errorLine.hasPrefix("latchkey: "), "\(result)")
+        #expect(try readBytes(tpm.accountFile) == before)
+    }
+}

@@ -67,6 +67,16 @@ public final class SoftwareTPM: @unchecked Sendable {
 
     public var isRunning: Bool { process.isRunning }
 
+    /// Stops swtpm answering (SIGSTOP): connections are still accepted by
+    /// the kernel, commands wait.
+    public func pause() { Glibc.kill(process.processIdentifier, SIGSTOP) }
+
+    /// Kills swtpm at once (SIGKILL), mid-command or not.
+    public func kill() {
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
     private static func isFree(_ port: Int) -> Bool {
         withSocket { fd in
             var address = loopback(port)
