@@ -179,8 +179,9 @@ struct TPMTests {
         try expectTOTP(secret) { try tpm.run(["code", "carol", "--tpm"]) }
     }
 
-    @Test("auth with latchkey_mfa = tpm: the MFA-checking STS server accepts the TPM's code")
-    func authWithTPM() throws {
+    /// An AuthWorld whose MFA seed is in a fresh swtpm and whose profiles say
+    /// `latchkey_mfa = tpm`; the environment points latchkey at that TPM.
+    static func authWorldWithTPM() throws -> (AuthWorld, SoftwareTPM, [String: String]) {
         let world = try AuthWorld(sealAccount: false)
         let tpm = try SoftwareTPM()
         let environment = ["LATCHKEY_TPM_TCTI": tpm.tcti]
@@ -189,7 +190,24 @@ struct TPMTests {
         #expect(added.status == 0, "\(added)")
         let config = try String(contentsOfFile: world.configPath, encoding: .utf8)
         try writeBytes(world.configPath, Array(config.replacingOccurrences(of: "latchkey_mfa = sealed", with: "latchkey_mfa = tpm").utf8))
+        return (world, tpm, environment)
+    }
 
+    @Test("credential-process with latchkey_mfa = tpm: the TPM's code opens the MFA session, then AssumeRole")
+    func credentialProcessWithTPM() throws {
+        let (world, tpm, environment) = try Self.authWorldWithTPM()
+        defer { withExtendedLifetime(tpm) {} }  // swtpm stops when it goes
+        let result = try world.run(["credential-process", "--profile", "admin"], environment: environment)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.hasPrefix("{\"Version\":1,\"AccessKeyId\":\"ASIA"), "\(result)")
+        let stats = try world.server.stats()
+        #expect(stats.mfaAccepted == 1 && stats.count("AssumeRole") == 1, "\(stats)")
+    }
+
+    @Test("auth with latchkey_mfa = tpm: the MFA-checking STS server accepts the TPM's code")
+    func authWithTPM() throws {
+        let (world, tpm, environment) = try Self.authWorldWithTPM()
+        defer { withExtendedLifetime(tpm) {} }  // swtpm stops when it goes
         let result = try world.run(["auth", "--profile", "dev"], environment: environment)
         #expect(result.status == 0, "\(result)")
         #expect(result.stdout.hasPrefix("export AWS_ACCESS_KEY_ID=ASIA"), "\(result)")
