@@ -174,7 +174,7 @@ let package = Package(
             name: "LatchkeyCoreTests",
             dependencies: [
                 "LatchkeyCore", "TestWorld", "VirtualKey", "TestSupport", "OATH", "SealedStore", "YKOATH", "CredentialFlow", "SessionCache",
-                "AWSSigning", "STS", "SystemSupport",
+                "AWSSigning", "STS", "SystemSupport", "TPM",
             ]),
 
         .testTarget(name: "OATHTests", dependencies: ["OATH", "TestSupport"]),

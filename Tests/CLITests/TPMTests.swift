@@ -375,20 +375,23 @@ struct TPMDamageTests {
         }
     }
 
-    @Test("A private blob with a flipped byte is refused by the TPM's integrity check: exit 16, one line, file unchanged")
-    func tamperedBlob() throws {
+    @Test(
+        "A private blob with a flipped byte is refused by the TPM's integrity check (exit 16); a truncated one does not unmarshal (exit 4); one line, file unchanged",
+        arguments: [(false, Int32(16)), (true, Int32(4))])
+    func tamperedBlob(truncate: Bool, exit: Int32) throws {
         let tpm = try TPMHome()
         try tpm.add("alice", secret: randomSecret())
         var object = try #require(try JSONSerialization.jsonObject(with: Data(readBytes(tpm.accountFile))) as? [String: Any])
         var accounts = try #require(object["accounts"] as? [[String: Any]])
         var blob = try #require(Data(base64Encoded: accounts[0]["private"] as? String ?? ""))
-        blob[blob.count - 5] ^= 0x01
+        if truncate { blob = blob.prefix(blob.count - 4) } else { blob[blob.count - 5] ^= 0x01 }
         accounts[0]["private"] = blob.base64EncodedString()
         object["accounts"] = accounts
         let tampered = Array(try JSONSerialization.data(withJSONObject: object))
         try writeBytes(tpm.accountFile, tampered)
         let result = try tpm.run(["code", "alice", "--tpm"])
-        #expect(result.status == 16, "\(result)")
+        #expect(result.status == exit, "\(result)")
+        if truncate { #expect(result.errorLine.hasPrefix("latchkey: the account's TPM key blobs are damaged (Tss2_MU_TPM2B_PRIVATE_Unmarshal failed"), "\(result)") }
         #expect(try readBytes(tpm.accountFile) == tampered)
     }
 }

@@ -1,4 +1,5 @@
 import OATH
+import TPM
 import TestSupport
 import TestWorld
 import Testing
@@ -61,6 +62,53 @@ struct TPMTokenTests {
         let tokens = TPMTokens(world: world.world)
         #expect { try tokens.add(OATHCredential(name: "alice", secret: Self.secret), options: AddOptions()) } throws: {
             ($0 as? LatchkeyError)?.message == "the TPM PIN is longer than 32 bytes"
+        }
+    }
+}
+
+@Suite("The TPM account file's decoder on damaged bytes")
+struct TPMAccountFileTests {
+    static let good: [UInt8] = {
+        let account = TPMAccount(
+            issuer: "AWS", name: "alice", kind: .totp(period: 30), algorithm: .sha256, digits: 8, hasPIN: true,
+            key: TPMKeyBlobs(publicArea: Array(0..<48), privateArea: Array(100..<190)))
+        let counter = TPMAccount(
+            issuer: nil, name: "door", kind: .hotp(counter: 7), algorithm: .sha1, digits: 6, hasPIN: false,
+            key: TPMKeyBlobs(publicArea: [1, 2, 3], privateArea: [4, 5, 6]))
+        return (try? TPMAccountStore.encode([account, counter])) ?? []
+    }()
+
+    @Test("encode then decode gives the same accounts")
+    func roundTrip() throws {
+        let accounts = try TPMAccountStore.decode(Self.good, file: "f")
+        #expect(accounts.map(\.id) == ["AWS:alice", "door"])
+        #expect(accounts[0].key.privateArea == Array(100..<190) && accounts[0].hasPIN && accounts[0].digits == 8)
+        #expect(accounts[1].kind == .hotp(counter: 7))
+        #expect(try TPMAccountStore.encode(accounts) == Self.good)
+    }
+
+    @Test("5,000 seeded mutations (flipped, dropped, inserted bytes; truncation): each decodes or is one vaultDamaged error, never a crash")
+    func mutations() {
+        var random = SplitMix64(seed: 0x7B11_2026)
+        for _ in 0..<5_000 {
+            var bytes = Self.good
+            for _ in 0..<Int.random(in: 1...4, using: &random) {
+                let index = Int.random(in: 0..<bytes.count, using: &random)
+                switch Int.random(in: 0..<4, using: &random) {
+                case 0: bytes[index] ^= UInt8.random(in: 1...255, using: &random)
+                case 1: bytes.remove(at: index)
+                case 2: bytes.insert(UInt8.random(in: 0...255, using: &random), at: index)
+                default: bytes = Array(bytes.prefix(index))
+                }
+                if bytes.isEmpty { bytes = [0x7B] }
+            }
+            do {
+                _ = try TPMAccountStore.decode(bytes, file: "f")
+            } catch let error as LatchkeyError {
+                #expect(error.category == .vaultDamaged, "\(error)")
+            } catch {
+                Issue.record("not a LatchkeyError: \(error)")
+            }
         }
     }
 }
