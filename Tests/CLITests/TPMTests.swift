@@ -204,6 +204,18 @@ struct TPMTests {
         #expect(stats.mfaAccepted == 1 && stats.count("AssumeRole") == 1, "\(stats)")
     }
 
+    @Test("mfa list: the device's account is in the TPM (tpm yes, sealed no), read from the account list without opening the TPM")
+    func mfaListSeesTheTPM() throws {
+        let (world, tpm, environment) = try Self.authWorldWithTPM()
+        tpm.stop()
+        let result = try world.run(["mfa", "list", "--profile", "dev", "--json"], environment: environment)
+        #expect(result.status == 0, "\(result)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let devices = try #require(object?["devices"] as? [[String: String]])
+        let device = try #require(devices.first { $0["serial"] == world.device.serial }, "\(result)")
+        #expect(device["tpm"] == "yes" && device["sealed"] == "no", "\(device)")
+    }
+
     @Test("auth with latchkey_mfa = tpm: the MFA-checking STS server accepts the TPM's code")
     func authWithTPM() throws {
         let (world, tpm, environment) = try Self.authWorldWithTPM()
