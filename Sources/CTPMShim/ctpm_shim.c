@@ -47,7 +47,7 @@ static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 
 static void *open_library(const char *name) {
     void *handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-    if (!handle) snprintf(tss.missing, sizeof(tss.missing), "%s could not be loaded (install libtss2-esys-3.0.2-0 and libtss2-tctildr0)", name);
+    if (!handle) snprintf(tss.missing, sizeof(tss.missing), "%s could not be loaded", name);
     return handle;
 }
 

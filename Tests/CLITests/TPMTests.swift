@@ -424,3 +424,22 @@ extension TPMTests {
         #expect(try readBytes(tpm.accountFile) == before)
     }
 }
+
+extension TPMDamageTests {
+    @Test(
+        "tpm2-tss missing (libtss2-esys.so.0 hidden behind /dev/null in a private mount namespace): exit 14, one line naming what to install",
+        .enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare"), "needs root and unshare"))
+    func noTSSLibrary() throws {
+        let tpm = try TPMHome()
+        try tpm.add("alice", secret: randomSecret())
+        let library = "/usr/lib/x86_64-linux-gnu/libtss2-esys.so.0"
+        try #require(FileManager.default.fileExists(atPath: library), "libtss2-dev installs \(library)")
+        let result = try runProgram(
+            "/usr/bin/unshare", ["-m", "/bin/sh", "-c", "mount --bind /dev/null \(library) && exec \"$0\" code alice --tpm", latchkeyBinary],
+            environment: ["PATH": "/usr/bin:/bin", "HOME": tpm.home.home, "LATCHKEY_TPM_TCTI": tpm.tpm.tcti], inheritEnvironment: false,
+            timeout: runTimeout)
+        #expect(result.status == 14, "\(result)")
+        #expect(result.stderr == "latchkey: libtss2-esys.so.0 could not be loaded (Debian: sudo apt-get install libtss2-esys-3.0.2-0 libtss2-tctildr0)\n", "\(result)")
+        #expect(result.stdout.isEmpty)
+    }
+}

@@ -112,3 +112,36 @@ struct TPMAccountFileTests {
         }
     }
 }
+
+@Suite("TPM response codes as failure kinds and lines")
+struct TPMErrorKindTests {
+    @Test(
+        "TSS2_RC values from the TPM 2.0 spec (with handle, parameter and session numbers), the TCTI and the marshaller map to their kinds",
+        arguments: [
+            (UInt32(0x0000_098E), TPMError.Kind.wrongAuth),  // TPM_RC_AUTH_FAIL, session 1
+            (0x0000_09A2, .wrongAuth),  // TPM_RC_BAD_AUTH, session 1
+            (0x0000_0921, .lockout),  // TPM_RC_LOCKOUT
+            (0x0000_01DF, .foreignKey),  // TPM_RC_INTEGRITY, parameter 1
+            (0x0000_02C3, .unsupportedAlgorithm),  // TPM_RC_HASH, parameter 2
+            (0x0000_02D2, .unsupportedAlgorithm),  // TPM_RC_SCHEME, parameter 2
+            (0x0000_0902, .other),  // TPM_RC_OBJECT_MEMORY
+            (0x000A_000A, .unreachable),  // TSS2_TCTI_RC_IO_ERROR
+            (0x0009_0009, .damagedBlob),  // TSS2_MU_RC_INSUFFICIENT_BUFFER
+            (0x0007_000B, .other),  // an ESAPI code
+        ])
+    func kinds(code: UInt32, kind: TPMError.Kind) {
+        #expect(TPMError(code: code, function: "Esys_Load", text: "").kind == kind)
+    }
+
+    @Test("An algorithm the TPM lacks is exit 14's category with the hashes to use; a missing library says what to install")
+    func lines() {
+        let connection = TPMConnection(tcti: "swtpm:host=127.0.0.1,port=1")
+        let hash = TPMFailure.explain(TPMError(code: 0x2C3, function: "Esys_Create", text: "tpm:parameter(2):hash algorithm not supported or not appropriate"), connection: connection)
+        #expect(hash.category == .tpm)
+        #expect(hash.message == "this TPM does not offer that HMAC hash (Esys_Create failed (0x2c3: tpm:parameter(2):hash algorithm not supported or not appropriate)); use SHA1 or SHA256")
+        let library = TPMFailure.explain(
+            TPMError(code: 0, function: "", text: "libtss2-esys.so.0 could not be loaded", shimStatus: -1),
+            connection: connection)
+        #expect(library.category == .tpm && library.message == "libtss2-esys.so.0 could not be loaded (Debian: sudo apt-get install libtss2-esys-3.0.2-0 libtss2-tctildr0)")
+    }
+}
