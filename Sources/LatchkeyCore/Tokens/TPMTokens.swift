@@ -34,6 +34,8 @@ public struct TPMTokens: TokenSource {
     public func add(_ credential: OATHCredential, options: AddOptions) throws -> String {
         let id = credential.id.description
         let store = try TPMAccountStore.standard(in: world)
+        // Asked before the lock is taken: a person typing holds up no writer.
+        let pin = try newPIN(for: id)
         try store.update { accounts in
             if !options.replace, accounts.contains(where: { $0.id == id }) {
                 throw LatchkeyError(.alreadyExists, "account '\(id)' already exists; add --force to replace it")
@@ -43,7 +45,6 @@ public struct TPMTokens: TokenSource {
             // keeps the TPM's sensitive data within its 128 bytes.
             var keyBytes = credential.algorithm.deviceKey(for: credential.secret)
             let seed = SecretBytes(consuming: &keyBytes)
-            let pin = try newPIN(for: id)
             let blobs = try withTPM { tpm throws(TPMError) in try tpm.createHMACKey(seed: seed, hash: credential.algorithm.tpmHash, pin: pin) }
             accounts.removeAll { $0.id == id }
             accounts.append(
@@ -130,9 +131,7 @@ public struct TPMTokens: TokenSource {
         case .totp(let period): OTP.timeStep(at: unixTime, period: period)
         case .hotp(let counter): counter
         }
-        var message = [UInt8](repeating: 0, count: 8)
-        for index in 0..<8 { message[index] = UInt8(truncatingIfNeeded: counter >> UInt64(56 - 8 * index)) }
-        var mac = try tpm.hmac(message, key: account.key, pin: pin)
+        var mac = try tpm.hmac(OTP.message(counter: counter), key: account.key, pin: pin)
         defer { mac.wipe() }
         return OTP.code(fromHMAC: mac, digits: account.digits)
     }
