@@ -181,10 +181,10 @@ struct TPMTests {
 
     /// An AuthWorld whose MFA seed is in a fresh swtpm and whose profiles say
     /// `latchkey_mfa = tpm`; the environment points latchkey at that TPM.
-    static func authWorldWithTPM() throws -> (AuthWorld, SoftwareTPM, [String: String]) {
+    static func authWorldWithTPM(environment extra: [String: String] = [:]) throws -> (AuthWorld, SoftwareTPM, [String: String]) {
         let world = try AuthWorld(sealAccount: false)
         let tpm = try SoftwareTPM()
-        let environment = ["LATCHKEY_TPM_TCTI": tpm.tcti]
+        let environment = ["LATCHKEY_TPM_TCTI": tpm.tcti].merging(extra) { $1 }
         let added = try world.home.run(
             ["accounts", "add", world.device.serial, "--tpm"], stdin: Base32.encode(world.seed) + "\n", passphrase: .some(nil), environment: environment)
         #expect(added.status == 0, "\(added)")
@@ -214,6 +214,20 @@ struct TPMTests {
         let devices = try #require(object?["devices"] as? [[String: String]])
         let device = try #require(devices.first { $0["serial"] == world.device.serial }, "\(result)")
         #expect(device["tpm"] == "yes" && device["sealed"] == "no", "\(device)")
+    }
+
+    @Test("exec with latchkey_mfa = tpm and a PIN: the command gets the session, never LATCHKEY_TPM_PIN; the PIN opens the key")
+    func execWithTPM() throws {
+        let (world, tpm, environment) = try Self.authWorldWithTPM(environment: ["LATCHKEY_TPM_PIN": "4711"])
+        let saved = String(decoding: try readBytes(world.home.vaultDirectory + "/tpm-accounts.json"), as: UTF8.self)
+        #expect(saved.contains("\"pin\" : true"), "the key was made with the PIN: \(saved)")
+        let result = try world.run(
+            ["exec", "--profile", "dev", "--", "/bin/sh", "-c", "echo \"$AWS_ACCESS_KEY_ID|${LATCHKEY_TPM_PIN-unset}|$LATCHKEY_TPM_TCTI\""],
+            environment: environment, isLatchkeyOutput: false)
+        #expect(result.status == 0, "\(result)")
+        let fields = result.stdout.dropLast().split(separator: "|").map(String.init)
+        #expect(fields.count == 3 && fields[0].hasPrefix("ASIA") && fields[1] == "unset" && fields[2] == tpm.tcti, "\(result)")
+        #expect(try world.server.stats().mfaAccepted == 1)
     }
 
     @Test("auth with latchkey_mfa = tpm: the MFA-checking STS server accepts the TPM's code")
