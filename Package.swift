@@ -20,6 +20,7 @@
 //   CredentialFlow profile → plan (MFA session, roles, chains) → cached or fresh STS credentials
 //   SealedStore    the passphrase-sealed local vault (scrypt + ChaChaPoly)
 //   CTPMShim, TPM  a TPM 2.0 through tpm2-tss, dlopen'ed only when a command uses it
+//   AgentProtocol  the agent's wire: length-prefixed, versioned JSON messages
 //   LatchkeyCore   the application: World, token sources, credential service,
 //                  enrolment, host checks (no argument parser)
 //   LatchkeyCLI    one file per subcommand: parsing, rendering, exit codes
@@ -56,7 +57,7 @@ let cryptoExtras = Target.Dependency.product(name: "_CryptoExtras", package: "sw
 /// products. Nothing else uses them.
 let fuzzedModules = [
     "SystemSupport", "OATH", "SmartCard", "YKOATH", "CCID", "AWSConfig", "AWSSigning", "HTTP", "STS", "SessionCache",
-    "SealedStore",
+    "SealedStore", "AgentProtocol",
 ]
 
 let package = Package(
@@ -108,6 +109,8 @@ let package = Package(
         // on the link line, so no other command maps tpm2-tss and its OpenSSL.
         .target(name: "CTPMShim"),
         .target(name: "TPM", dependencies: ["CTPMShim", "SystemSupport"]),
+        // The agent's wire: length-prefixed, versioned JSON messages.
+        .target(name: "AgentProtocol"),
         // The application: a World passed in, token sources behind one
         // protocol, the credential service, enrolment, host checks. No
         // argument parser.
@@ -115,7 +118,7 @@ let package = Package(
             name: "LatchkeyCore",
             dependencies: [
                 "SystemSupport", "OATH", "SealedStore", "YKOATH", "YubiKey", "PCSC", "SmartCard", "USB", "CCID", "AWSConfig",
-                "AWSSigning", "STS", "HTTP", "SessionCache", "CredentialFlow", "TPM",
+                "AWSSigning", "STS", "HTTP", "SessionCache", "CredentialFlow", "TPM", "AgentProtocol",
             ]
         ),
         // Parsing, rendering and exit codes only.

@@ -18,6 +18,11 @@ public protocol MFACodeSource {
     func wait(seconds: UInt64, serial: String)
 }
 
+/// Sessions made somewhere else: a latchkey agent on another machine.
+public protocol RemoteCredentialSource {
+    func credentials(profile: String, durationSeconds: Int?, refresh: Bool) throws -> CachedSession
+}
+
 /// Supplies long-term secrets when a call needs them (from the vault, the
 /// shared files or the environment).
 public protocol LongTermKeyStore {
@@ -33,6 +38,8 @@ public struct CredentialBroker {
     public var transport: any HTTPTransport
     public var codes: any MFACodeSource
     public var keys: any LongTermKeyStore
+    /// Where `.agent` steps get their sessions.
+    public var remote: (any RemoteCredentialSource)?
     public var environment: Environment
     /// The one clock: TOTP steps, cache expiry, and the SigV4 dates of every call.
     public var clock: any RequestClock
@@ -72,7 +79,7 @@ public struct CredentialBroker {
             return CachedSession(credentials: try keys.credentials(for: source), expiration: Int64.max)
         case .process(let profile, let command):
             return try CredentialProcessRunner(environment: environment).run(command, profile: profile)
-        case .sessionToken, .assumeRole:
+        case .sessionToken, .assumeRole, .agent:
             guard let key = plan.cacheKey(for: step) else { preconditionFailure("STS steps have cache keys") }
             if !refresh, let session = cache.fresh(key, now: Int64(now()), note: { saidOnce.say($0, through: note) }) {
                 return session
@@ -136,6 +143,10 @@ public struct CredentialBroker {
                 throw CredentialFlowError.aws(call: "AssumeRole", error)
             }
 
+        case .agent(let profile, let duration):
+            guard let remote else { throw CredentialFlowError.invalidProfile(profile, "no latchkey agent to ask") }
+            return try remote.credentials(profile: profile, durationSeconds: duration, refresh: refresh)
+
         case .longTerm, .process:
             return try obtain(step, plan)
         }
@@ -154,6 +165,8 @@ public struct CredentialBroker {
     /// for the message of a caller that gives up waiting.
     static func lockPurpose(_ step: CredentialStep) -> String {
         switch step {
+        case .agent(let profile, _):
+            "latchkey waiting for the latchkey agent (a touch on its machine) for profile '\(profile)'"
         case .sessionToken(_, let mfa, _):
             "latchkey waiting for an MFA code (a touch, a typed code or the vault's passphrase) from profile '\(mfa.profile)', then STS"
         case .assumeRole(_, let role, let mfa?):
@@ -213,19 +226,9 @@ public struct CredentialBroker {
     /// typed codes are refused when the same one was already sent.
     private func mfaCode(for mfa: MFAUse, serial: String) throws -> String {
         if codes.makesCodes(for: mfa) {
-            // The code must be for the very step reserved. A wait that ran
-            // past that step (a suspended laptop) reserves again, and so does
-            // one that ended because the current and next steps were both
-            // taken. No wait is longer than one period.
-            for _ in 0..<3 {
-                let reservation = try spentCodes.reserveStep(serial: serial, now: now())
-                let wait = min(reservation.waitSeconds, reservation.period)
-                if wait > 0 { codes.wait(seconds: wait, serial: serial) }
-                let time = now()
-                guard reservation.isReserved, time / reservation.period == reservation.step else { continue }
-                return try codes.code(for: mfa, serial: serial, at: time)
-            }
-            throw CredentialFlowError.clockUnsteady
+            return try spentCodes.codeAtUnspentStep(
+                serial: serial, clock: clock, wait: { codes.wait(seconds: $0, serial: serial) },
+                code: { try codes.code(for: mfa, serial: serial, at: $0) })
         }
         let code = try codes.typedCode(for: mfa, serial: serial)
         guard code.utf8.count == 6, code.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
@@ -260,5 +263,28 @@ extension CachedSession {
         self.init(
             credentials: credentials.credentials, expiration: Int64(credentials.expiration.timeIntervalSince1970.rounded(.down)),
             arn: arn, mfaSerial: mfaSerial)
+    }
+}
+
+extension SpentCodes {
+    /// A code for `serial` at a time step no latchkey process on this
+    /// machine has spent, waiting (through `wait`, in seconds) for the next
+    /// step when the current one is taken; `code` makes the code for a Unix
+    /// time. The code is always for the very step reserved: a wait that ran
+    /// past it (a suspended laptop) reserves again, and so does one that
+    /// ended because the current and next steps were both taken. No wait is
+    /// longer than one period.
+    public func codeAtUnspentStep(
+        serial: String, clock: any RequestClock, wait: (UInt64) -> Void, code: (UInt64) throws -> String
+    ) throws -> String {
+        for _ in 0..<3 {
+            let reservation = try reserveStep(serial: serial, now: clock.unixTime)
+            let seconds = min(reservation.waitSeconds, reservation.period)
+            if seconds > 0 { wait(seconds) }
+            let time = clock.unixTime
+            guard reservation.isReserved, time / reservation.period == reservation.step else { continue }
+            return try code(time)
+        }
+        throw CredentialFlowError.clockUnsteady
     }
 }

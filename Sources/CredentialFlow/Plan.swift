@@ -80,12 +80,15 @@ public indirect enum CredentialStep: Sendable, Equatable {
     case sessionToken(LongTermKeySource, mfa: MFAUse, durationSeconds: Int)
     /// AssumeRole with the source's credentials, with an MFA code when `mfa` is set.
     case assumeRole(source: CredentialStep, role: RoleRequest, mfa: MFAUse?)
+    /// A session a latchkey agent makes from its own machine's profile of
+    /// this name (the MFA, the keys and the roles are all over there).
+    case agent(profile: String, durationSeconds: Int?)
 
     /// Whether making these credentials needs an MFA code anywhere.
     public var usesMFA: Bool {
         switch self {
         case .longTerm, .process: false
-        case .sessionToken: true
+        case .sessionToken, .agent: true
         case .assumeRole(let source, _, let mfa): mfa != nil || source.usesMFA
         }
     }
@@ -94,7 +97,7 @@ public indirect enum CredentialStep: Sendable, Equatable {
     public var rootKeys: LongTermKeySource? {
         switch self {
         case .longTerm(let source), .sessionToken(let source, _, _): source
-        case .process: nil
+        case .process, .agent: nil
         case .assumeRole(let source, _, _): source.rootKeys
         }
     }
@@ -136,6 +139,10 @@ public struct CredentialPlan: Sendable, Equatable {
             if let identity = role.sourceIdentity { parts["source_identity"] = identity }
             if let mfa { parts["mfa"] = mfa.cacheText }
             return CacheKey("role", parts)
+        case .agent(let profile, let duration):
+            // The agent's machine chooses the endpoint and the default
+            // length; what this side asked is all that tells sessions apart.
+            return CacheKey("agent", ["profile": profile, "duration": duration.map(String.init) ?? "default"])
         }
     }
 

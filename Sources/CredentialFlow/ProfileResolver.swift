@@ -54,6 +54,13 @@ public struct ProfileResolver {
         return try finish(name, step(for: profile, visited: [], isTop: true))
     }
 
+    /// The plan for credentials a latchkey agent makes from its machine's
+    /// profile `name`: this machine's profile of that name (when there is
+    /// one) only gives the region and endpoints, for `exec` and `whoami`.
+    public func agentPlan(profile name: String) throws(CredentialFlowError) -> CredentialPlan {
+        try finish(name, .agent(profile: name, durationSeconds: durationSeconds))
+    }
+
     private func finish(_ name: String, _ step: CredentialStep) throws(CredentialFlowError) -> CredentialPlan {
         let profile = config.profile(named: name)
         let region = resolveRegion(environment: environment, profile: profile)?.value

@@ -307,6 +307,16 @@ public final class UnlockedVault {
     /// The parameters the vault was sealed with.
     public var kdf: KDFParameters { header.kdf }
 
+    /// Keeps the derived key and every secret field out of swap (`mlock`;
+    /// best effort: within RLIMIT_MEMLOCK). They are wiped as before when
+    /// this vault is released.
+    public func lockInMemory() {
+        key.withUnsafeBytes { lockPages($0) }
+        for entry in contents.entries {
+            for field in entry.fields.values { field.withUnsafeBytes { lockPages($0) } }
+        }
+    }
+
     /// Re-reads the vault under the lock (another process may have changed
     /// it), runs `body`, and re-seals it if `body` changed anything.
     @discardableResult

@@ -88,3 +88,12 @@ extension Environment {
         Environment(variables.filter { !Environment.isLatchkeySecret($0.key) })
     }
 }
+
+/// This machine's name (`gethostname`), as a client names itself to the
+/// agent; "unknown" when it has none.
+public func currentHostName() -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
+    let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return name.isEmpty ? "unknown" : name
+}

@@ -60,3 +60,13 @@ where A.Element == UInt8, B.Element == UInt8 {
     for (x, y) in zip(a, b) { difference |= x ^ y }
     return difference == 0
 }
+
+/// Keeps the pages under `buffer` in RAM (`mlock`), never written to swap.
+/// Best effort: beyond RLIMIT_MEMLOCK the call fails and nothing changes.
+/// Pages are not unlocked again (another secret may share them); they go
+/// with the process.
+@discardableResult
+public func lockPages(_ buffer: UnsafeRawBufferPointer) -> Bool {
+    guard let base = buffer.baseAddress, buffer.count > 0 else { return true }
+    return mlock(base, buffer.count) == 0
+}

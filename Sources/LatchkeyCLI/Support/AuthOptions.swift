@@ -8,6 +8,7 @@ extension MFASource: EnumerableFlag {
         case .sealed: "Make the code from the sealed local vault."
         case .tpm: "Make the code with an HMAC key in this machine's TPM."
         case .prompt: "Ask for the code on the terminal."
+        case .agent: "Get the credentials from the latchkey agent at LATCHKEY_AGENT_SOCK: its machine's profile of this name, made there."
         }
     }
 }

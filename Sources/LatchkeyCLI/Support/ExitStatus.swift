@@ -24,6 +24,8 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case awsUnavailable = 21
     case clockSkew = 22
     case noCredentials = 23
+    case agentRefused = 24
+    case agentUnavailable = 25
     case usage = 64
     case commandNotRun = 127
     case interrupted = 130
@@ -52,6 +54,8 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .tpm: .tpm
         case .tpmPIN: .tpmPIN
         case .tpmForeignKey: .tpmForeignKey
+        case .agentRefused: .agentRefused
+        case .agentUnavailable: .agentUnavailable
         }
     }
 
@@ -76,6 +80,8 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .awsUnavailable: "AWS unreachable, throttling, or an unexpected answer"
         case .clockSkew: "this machine's clock is too far from AWS's"
         case .noCredentials: "the profile cannot make credentials (missing, no keys, no MFA device, a loop)"
+        case .agentRefused: "the latchkey agent refused: profile or MFA device not allowed, or not confirmed on its machine"
+        case .agentUnavailable: "no latchkey agent answered (none at the socket, stopped mid-request, another protocol version)"
         case .usage: "bad flags or arguments"
         case .commandNotRun: "`exec`: the command could not be run (otherwise `exec` exits with the command's status)"
         case .interrupted: "interrupted (Ctrl-C) while the key was used over USB; the key was powered off and released"

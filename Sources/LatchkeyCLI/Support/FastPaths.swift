@@ -41,9 +41,9 @@ public enum FastPaths {
                 world.standardOutput(CredentialOutput.processJSON(session))
             }
         case "code":
-            // The key and the TPM; the vault's scrypt dwarfs parsing.
+            // The key and the TPM (the vault's scrypt dwarfs parsing).
             guard let (request, names) = CredentialOption.parse(rest, allowing: CredentialOption.codeOptions, positionals: 1),
-                let kind = request.mfaSource.flatMap({ TokenKind(rawValue: $0.rawValue) }), kind != .sealed
+                let kind = request.mfaSource.flatMap({ TokenKind(rawValue: $0.rawValue) }), [.yubikey, .tpm].contains(kind)
             else { return }
             finish { world in
                 let vault = try VaultSession(world: world, passphraseFile: request.passphraseFile)

@@ -9,6 +9,7 @@ extension TokenKind: EnumerableFlag {
         case .yubikey: "Use the YubiKey's OATH applet (through pcscd, or directly over USB)."
         case .sealed: "Use the passphrase-sealed local vault."
         case .tpm: "Use HMAC keys inside this machine's TPM 2.0 (LATCHKEY_TPM_TCTI, else /dev/tpmrm0)."
+        case .agent: "Ask the latchkey agent at LATCHKEY_AGENT_SOCK (codes for an MFA device's serial ARN only)."
         }
     }
 }

@@ -7,11 +7,17 @@ public enum MFASource: String, CaseIterable, Sendable {
     case sealed
     case tpm
     case prompt
+    /// A latchkey agent: as a flag, the credentials of the agent's profile
+    /// (made on its machine); as a profile's `latchkey_mfa`, codes from it.
+    case agent
 
     /// A profile's `latchkey_mfa` value.
     init(profile: String, setting: String) throws {
         guard let source = MFASource(rawValue: setting) else {
-            throw LatchkeyError(.invalidInput, "profile '\(profile)': latchkey_mfa must be yubikey, sealed, tpm or prompt, not '\(setting)'")
+            let values = Self.allCases.map(\.rawValue)
+            throw LatchkeyError(
+                .invalidInput,
+                "profile '\(profile)': latchkey_mfa must be \(values.dropLast().joined(separator: ", ")) or \(values.last!), not '\(setting)'")
         }
         self = source
     }
@@ -31,6 +37,12 @@ public struct CredentialRequest: Sendable, Equatable {
     public var key = KeySettings()
     public var passphraseFile: String?
     public var tpm = TPMSettings()
+    /// The source for a profile that sets no `latchkey_mfa` (the agent's
+    /// token); `nil`: such codes are typed.
+    public var fallbackMFASource: MFASource?
+
+    /// Whether the credentials come from a latchkey agent (`--agent`).
+    public var fromAgent: Bool { mfaSource == .agent }
 
     public init() {}
 }
@@ -40,7 +52,7 @@ public struct CredentialRequest: Sendable, Equatable {
 /// path reads the command line with the same table before
 /// swift-argument-parser is loaded, so the two cannot drift.
 public enum CredentialOption: CaseIterable, Sendable {
-    case profile, yubikey, sealed, tpm, prompt, mfaCode, duration, refresh
+    case profile, yubikey, sealed, tpm, prompt, agent, mfaCode, duration, refresh
     case reader, transport, oathPasswordFile, remember, passphraseFile, tpmPIN, tpmPINFile
 
     /// The long name without its dashes.
@@ -51,6 +63,7 @@ public enum CredentialOption: CaseIterable, Sendable {
         case .sealed: MFASource.sealed.rawValue
         case .tpm: MFASource.tpm.rawValue
         case .prompt: MFASource.prompt.rawValue
+        case .agent: MFASource.agent.rawValue
         case .mfaCode: "mfa-code"
         case .duration: "duration"
         case .refresh: "refresh"
@@ -66,7 +79,7 @@ public enum CredentialOption: CaseIterable, Sendable {
 
     public var takesValue: Bool {
         switch self {
-        case .yubikey, .sealed, .tpm, .prompt, .refresh, .remember, .tpmPIN: false
+        case .yubikey, .sealed, .tpm, .prompt, .agent, .refresh, .remember, .tpmPIN: false
         default: true
         }
     }
@@ -75,7 +88,7 @@ public enum CredentialOption: CaseIterable, Sendable {
     func apply(_ value: String?, to request: inout CredentialRequest) -> Bool {
         switch self {
         case .profile: request.profile = value
-        case .yubikey, .sealed, .tpm, .prompt:
+        case .yubikey, .sealed, .tpm, .prompt, .agent:
             // One source: two are the full parser's error to report.
             guard request.mfaSource == nil, let source = MFASource(rawValue: name) else { return false }
             request.mfaSource = source
@@ -100,7 +113,7 @@ public enum CredentialOption: CaseIterable, Sendable {
     /// The options `code` takes: where the account lives and how to reach
     /// the key or the vault.
     public static let codeOptions: [CredentialOption] = [
-        .yubikey, .sealed, .tpm, .reader, .transport, .oathPasswordFile, .remember, .passphraseFile, .tpmPIN, .tpmPINFile,
+        .yubikey, .sealed, .tpm, .agent, .reader, .transport, .oathPasswordFile, .remember, .passphraseFile, .tpmPIN, .tpmPINFile,
     ]
 
     /// The request `arguments` (what follows the subcommand) spell, when

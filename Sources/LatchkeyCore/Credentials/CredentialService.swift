@@ -31,7 +31,8 @@ public struct CredentialService {
     /// must not be answered from the cache (`--refresh`).
     public static func cachedSession(for request: CredentialRequest, environment: Environment, unixTime: UInt64) -> CachedSession? {
         guard !request.refresh,
-            let setup = try? setup(profile: request.profile, durationSeconds: request.durationSeconds, environment: environment),
+            let setup = try? setup(
+                profile: request.profile, durationSeconds: request.durationSeconds, fromAgent: request.fromAgent, environment: environment),
             let key = setup.plan.cacheKey
         else { return nil }
         return setup.cache.fresh(key, now: Int64(unixTime))
@@ -39,13 +40,13 @@ public struct CredentialService {
 
     /// Loads the config and plans the profile, without touching the key,
     /// the vault or the network.
-    public func setup(profile: String?, durationSeconds: Int?) throws -> Setup {
-        try Self.setup(profile: profile, durationSeconds: durationSeconds, environment: world.environment)
+    public func setup(profile: String?, durationSeconds: Int?, fromAgent: Bool = false) throws -> Setup {
+        try Self.setup(profile: profile, durationSeconds: durationSeconds, fromAgent: fromAgent, environment: world.environment)
     }
 
     /// The one wiring of config, plan and cache, for the warm path and the
     /// cold one alike.
-    static func setup(profile: String?, durationSeconds: Int?, environment: Environment) throws -> Setup {
+    static func setup(profile: String?, durationSeconds: Int?, fromAgent: Bool, environment: Environment) throws -> Setup {
         let config = try SharedConfig.load(environment: environment)
         guard let location = VaultLocation.standard(in: environment), let cache = SessionCache.standard(in: environment) else {
             throw LatchkeyError(.failure, "cannot find the home directory: set HOME (or XDG_DATA_HOME and XDG_CACHE_HOME)")
@@ -53,19 +54,23 @@ public struct CredentialService {
         let resolver = ProfileResolver(
             config: config, environment: environment, sealedKeys: SealedKeyIndex.read(at: location), durationSeconds: durationSeconds)
         let name = SharedConfig.selectedProfileName(explicit: profile, environment: environment)
-        return Setup(config: config, plan: try resolver.plan(profile: name), cache: cache)
+        let plan = fromAgent ? try resolver.agentPlan(profile: name) : try resolver.plan(profile: name)
+        return Setup(config: config, plan: plan, cache: cache)
     }
 
     /// The profile's credentials: cached while more than 15 minutes remain,
-    /// else new ones (with an MFA code where the plan needs one, one use each).
-    public func obtain(_ request: CredentialRequest) throws -> (session: CachedSession, setup: Setup) {
-        let setup = try setup(profile: request.profile, durationSeconds: request.durationSeconds)
-        let vault = try VaultSession(world: world, passphraseFile: request.passphraseFile)
+    /// else new ones (with an MFA code where the plan needs one, one use
+    /// each), or with `--agent` from the latchkey agent. `vault` is one
+    /// already open (the agent's, under `--unlock-for`).
+    public func obtain(_ request: CredentialRequest, vault: VaultSession? = nil) throws -> (session: CachedSession, setup: Setup) {
+        let setup = try setup(profile: request.profile, durationSeconds: request.durationSeconds, fromAgent: request.fromAgent)
+        let vault = try vault ?? VaultSession(world: world, passphraseFile: request.passphraseFile)
         var broker = CredentialBroker(
             cache: setup.cache, transport: world.http,
             codes: MFACodes(request: request, world: world, vault: vault),
             keys: LongTermKeys(config: setup.config, environment: world.environment, vault: vault),
             environment: world.environment, clock: world.clock)
+        broker.remote = AgentClient(world: world)
         broker.refresh = request.refresh
         broker.note = world.output.writeError
         return (try broker.credentials(for: setup.plan), setup)

@@ -13,12 +13,15 @@ struct MFACodes: MFACodeSource {
     func source(for use: MFAUse) throws -> MFASource {
         if request.mfaCode != nil { return .prompt }
         if let chosen = request.mfaSource { return chosen }
-        guard let preferred = use.preferredSource else { return .prompt }
+        guard let preferred = use.preferredSource else { return request.fallbackMFASource ?? .prompt }
         return try MFASource(profile: use.profile, setting: preferred)
     }
 
+    /// A code from the agent counts as typed here: the agent chose its
+    /// step against its machine's record, and this machine's record of sent
+    /// codes still refuses one sent twice.
     func makesCodes(for use: MFAUse) -> Bool {
-        (try? source(for: use)).map { $0 != .prompt } ?? false
+        (try? source(for: use)).map { $0 != .prompt && $0 != .agent } ?? false
     }
 
     /// The token that makes codes for `use`, or `nil` when they are typed.
@@ -27,7 +30,7 @@ struct MFACodes: MFACodeSource {
         case .yubikey: .yubikey
         case .sealed: .sealed
         case .tpm: .tpm
-        case .prompt: nil
+        case .prompt, .agent: nil
         }
         return kind?.source(in: world, key: request.key, vault: vault, profileReader: use.reader, tpm: request.tpm)
     }
@@ -39,6 +42,7 @@ struct MFACodes: MFACodeSource {
 
     func typedCode(for use: MFAUse, serial: String) throws -> String {
         if let code = request.mfaCode { return code }
+        if try source(for: use) == .agent { return try AgentClient(world: world).code(serial: serial) }
         guard let line = try world.prompter.ask("MFA code for \(serial): ", secret: false) else {
             throw LatchkeyError(.noPassphrase, "an MFA code for \(serial) is needed and there is no terminal to ask on: pass --yubikey, --sealed, --tpm or --mfa-code, or set latchkey_mfa in profile '\(use.profile)'")
         }

@@ -1,3 +1,4 @@
+import AgentProtocol
 import AWSConfig
 import CCID
 import CredentialFlow
@@ -60,6 +61,12 @@ public enum FailureCategory: String, CaseIterable, Sendable {
     case tpmPIN
     /// A TPM account's key was made by another TPM, or the TPM was cleared.
     case tpmForeignKey
+    /// The latchkey agent refused: a profile or MFA device it does not
+    /// serve, a request its person did not allow, long-term keys.
+    case agentRefused
+    /// No latchkey agent answered: none at the socket, a stale socket, one
+    /// that stopped mid-request, or one speaking another protocol version.
+    case agentUnavailable
 }
 
 /// An error already phrased for a person: one line and an exit code.
@@ -92,6 +99,8 @@ public struct LatchkeyError: Error, CustomStringConvertible {
             self.init(category, error.description)
         case let error as VaultEntryError:
             self.init(.invalidInput, error.description)
+        case let error as AgentProtocolError:
+            self.init(.agentUnavailable, "the latchkey agent's message: \(error)")
         case let error as SharedConfigError:
             self.init(.invalidInput, error.description)
         case let error as CredentialFlowError:

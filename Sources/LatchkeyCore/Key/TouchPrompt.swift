@@ -19,11 +19,14 @@ final class TouchPrompt: @unchecked Sendable {
     private let prompter: any Prompter
     private let onTerminal: Bool
     private let standardError: (String) -> Void
+    /// "Touch your YubiKey", or "Touch your YubiKey for admin, asked by devbox-3".
+    private let request: String
 
     init(world: World) {
         prompter = world.prompter
         onTerminal = world.prompter.canAsk
         standardError = world.output.writeError
+        request = "Touch your YubiKey" + (world.touchReason.map { " " + $0 } ?? "")
     }
 
     /// Runs `body` (a CALCULATE that may wait for a touch) with the prompt armed.
@@ -43,10 +46,10 @@ final class TouchPrompt: @unchecked Sendable {
 
     private func tick() {
         if onTerminal {
-            prompter.show("\r\u{1B}[KTouch your YubiKey… (\(max(secondsLeft, 0)) s)")
+            prompter.show("\r\u{1B}[K\(request)… (\(max(secondsLeft, 0)) s)")
             secondsLeft -= 1
         } else if !shown {
-            standardError("Touch your YubiKey…\n")
+            standardError("\(request)…\n")
         }
         shown = true
     }

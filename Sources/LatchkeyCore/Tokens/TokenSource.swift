@@ -11,6 +11,8 @@ public enum TokenKind: String, CaseIterable, Sendable {
     case sealed
     /// HMAC keys inside this machine's TPM 2.0.
     case tpm
+    /// A latchkey agent's token, on another machine (codes only).
+    case agent
 }
 
 /// What using a token may take from the person.
@@ -130,12 +132,13 @@ extension TokenSource {
 }
 
 extension TokenKind {
-    /// How messages name the token: "the YubiKey", "the sealed vault", "the TPM".
+    /// How messages name the token: "the YubiKey", "the sealed vault", "the TPM", "the latchkey agent".
     public var placeName: String {
         switch self {
         case .yubikey: "the YubiKey"
         case .sealed: "the sealed vault"
         case .tpm: "the TPM"
+        case .agent: "the latchkey agent"
         }
     }
 
@@ -150,6 +153,7 @@ extension TokenKind {
         case .yubikey: YubiKeyTokens(access: KeyAccess(world: world, settings: key, vault: vault, profileReader: profileReader))
         case .sealed: SealedTokens(vault: vault, world: world, newVaultParameters: newVaultParameters)
         case .tpm: TPMTokens(world: world, settings: tpm)
+        case .agent: AgentTokens(client: AgentClient(world: world))
         }
     }
 }

@@ -10,6 +10,9 @@ public final class VaultSession {
     public let passphrases: Passphrases
     /// `nil`: not tried yet; `.some(nil)`: there is no vault.
     private var unlocked: UnlockedVault??
+    /// Lock the unlocked vault's key and secrets in memory (`mlock`), for a
+    /// vault kept open across requests (the agent's `--unlock-for`).
+    public var keepsUnlockedInMemory = false
 
     public init(world: World, passphraseFile: String?) throws {
         location = try world.vaultLocation()
@@ -24,6 +27,7 @@ public final class VaultSession {
     public func open() throws -> UnlockedVault? {
         if let unlocked { return unlocked }
         let vault = try Vault.unlock(at: location, passphrases: passphrases)
+        if keepsUnlockedInMemory { vault?.lockInMemory() }
         unlocked = .some(vault)
         return vault
     }

@@ -20,6 +20,9 @@ public struct World {
     /// How the YubiKey is found and opened.
     public var keys: any KeyConnector
     public var output: OutputStreams
+    /// What a touch is for, shown with the touch prompt ("for admin, asked
+    /// by devbox-3"); set by the agent for each request.
+    public var touchReason: String?
 
     public init(
         environment: Environment, clock: any RequestClock, prompter: any Prompter, http: any HTTPTransport,
@@ -43,6 +46,9 @@ public struct World {
 
     /// Seconds since the Unix epoch, from ``clock``.
     public var unixTime: UInt64 { clock.unixTime }
+
+    /// This machine's name, as a client tells it to an agent.
+    public var hostName: String { environment.nonEmpty("LATCHKEY_HOST_NAME") ?? currentHostName() }
 
     public func standardOutput(_ text: String) { output.write(text) }
     public func standardError(_ text: String) { output.writeError(text) }
