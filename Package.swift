@@ -21,6 +21,7 @@
 //   SessionCache   cached STS sessions, their locks, and the MFA steps already spent
 //   CredentialFlow profile → plan (MFA session, roles, chains) → cached or fresh STS credentials
 //   SealedStore    the passphrase-sealed local vault (scrypt + ChaChaPoly)
+//   CTPMShim, TPM  a TPM 2.0 through tpm2-tss, dlopen'ed only when a command uses it
 //   AgentProtocol  the agent's wire: length-prefixed, versioned JSON messages
 //   LatchkeyCore   the application: World, token sources, credential service,
 //                  enrolment, host checks (no argument parser)
@@ -119,6 +120,12 @@ let package = Package(
         .target(name: "SessionCache", dependencies: ["SystemSupport", "AWSSigning"]),
         .target(name: "CredentialFlow", dependencies: ["AWSConfig", "AWSSigning", "STS", "SessionCache", "SystemSupport"]),
         .target(name: "SealedStore", dependencies: ["SystemSupport", "OATH", crypto, cryptoExtras]),
+        // tpm2-tss (Debian libtss2-dev: ESAPI, the TCTI loader, marshalling,
+        // error texts), loaded with dlopen by the shim the first time a
+        // command uses the TPM: the headers only at build time, no -ltss2-*
+        // on the link line, so no other command maps tpm2-tss and its OpenSSL.
+        .target(name: "CTPMShim"),
+        .target(name: "TPM", dependencies: ["CTPMShim", "SystemSupport"]),
         // The agent's wire: length-prefixed, versioned JSON messages.
         .target(name: "AgentProtocol"),
         // The application: a World passed in, token sources behind one
@@ -128,7 +135,7 @@ let package = Package(
             name: "LatchkeyCore",
             dependencies: [
                 "SystemSupport", "OATH", "SealedStore", "YKOATH", "YubiKey", "PCSC", "SmartCard", "USB", "CCID", "AWSConfig",
-                "AWSSigning", "STS", "HTTP", "SessionCache", "CredentialFlow", "AgentProtocol", "DesktopNotifications",
+                "AWSSigning", "STS", "HTTP", "SessionCache", "CredentialFlow", "TPM", "AgentProtocol", "DesktopNotifications",
             ]
         ),
         // Parsing, rendering and exit codes only.
@@ -187,7 +194,7 @@ let package = Package(
             name: "LatchkeyCoreTests",
             dependencies: [
                 "LatchkeyCore", "TestWorld", "VirtualKey", "TestSupport", "OATH", "SealedStore", "YKOATH", "CredentialFlow", "SessionCache",
-                "AWSSigning", "STS", "SystemSupport",
+                "AWSSigning", "STS", "SystemSupport", "TPM",
             ]),
 
         .testTarget(name: "OATHTests", dependencies: ["OATH", "TestSupport"]),

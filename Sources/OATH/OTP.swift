@@ -71,11 +71,15 @@ public enum OTP {
 
     /// The HOTP value for `counter`.
     public static func hotp(secret: [UInt8], counter: UInt64, algorithm: OATHAlgorithm, digits: Int) -> String {
-        var message = [UInt8](repeating: 0, count: 8)
-        for i in 0..<8 { message[i] = UInt8(truncatingIfNeeded: counter >> UInt64(56 - 8 * i)) }
-        var mac = algorithm.hmac(key: secret, message: message)
+        var mac = algorithm.hmac(key: secret, message: message(counter: counter))
         defer { mac.wipeBytes() }
         return code(fromHMAC: mac, digits: digits)
+    }
+
+    /// What HOTP feeds the HMAC: the counter as 8 big-endian bytes (RFC 4226
+    /// section 5.2), for a device that computes the HMAC itself.
+    public static func message(counter: UInt64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: counter >> UInt64(56 - 8 * $0)) }
     }
 
     /// The TOTP time step for `unixTime` (the HOTP counter TOTP uses).

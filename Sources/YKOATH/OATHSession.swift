@@ -275,8 +275,7 @@ public final class OATHSession {
 
     /// The TOTP challenge: the time step as 8 bytes, big-endian.
     public static func challenge(at unixTime: UInt64, period: Int) -> [UInt8] {
-        let step = OTP.timeStep(at: unixTime, period: period)
-        return (0..<8).map { UInt8(truncatingIfNeeded: step >> UInt64(56 - 8 * $0)) }
+        OTP.message(counter: OTP.timeStep(at: unixTime, period: period))
     }
 
     private func run(

@@ -22,6 +22,7 @@ struct AccountsAdd: ParsableCommand {
               latchkey accounts add arn:aws:iam::123456789012:mfa/alice --sealed < seed.txt
               printf '%s' "$URI" | latchkey accounts add work --sealed --digits 8
               printf '%s' JBSWY3DPEHPK3PXP | latchkey accounts add door --sealed --hotp --counter 5
+              latchkey accounts add arn:aws:iam::123456789012:mfa/alice --tpm --tpm-pin < seed.txt
             """)
 
     @Argument(help: "Account name (may contain colons, e.g. an MFA device ARN).")
@@ -54,6 +55,7 @@ struct AccountsAdd: ParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var key: KeyOptions
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var tpm: TPMOptions
 
     @OptionGroup var newVault: NewVaultOptions
 
@@ -75,7 +77,7 @@ struct AccountsAdd: ParsableCommand {
         try credential.validate()
         let id = credential.id.description
 
-        let token = try source.token(key: key, passphrase: passphrase, newVault: newVault.parameters).source(world)
+        let token = try source.token(key: key, passphrase: passphrase, newVault: newVault.parameters, tpm: tpm).source(world)
         let place = try token.add(credential, options: AddOptions(replace: force, requireTouch: touch))
         world.standardError("Added '\(id)'\(touch ? " (touch required)" : "") to \(place)\n")
     }

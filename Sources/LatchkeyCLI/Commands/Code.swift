@@ -23,6 +23,7 @@ struct Code: ParsableCommand {
             Examples:
               latchkey code --sealed
               latchkey code alice --yubikey
+              latchkey code alice --tpm
               latchkey code arn:aws:iam::123456789012:mfa/alice --yubikey --reader Yubico
             """)
 
@@ -32,11 +33,12 @@ struct Code: ParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var key: KeyOptions
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var tpm: TPMOptions
 
     func run() throws { try run(.live) }
 
     func run(_ world: World) throws {
-        let code = try source.token(key: key, passphrase: passphrase).source(world).code(query: name)
+        let code = try source.token(key: key, passphrase: passphrase, tpm: tpm).source(world).code(query: name)
         world.standardOutput(code + "\n")
     }
 }

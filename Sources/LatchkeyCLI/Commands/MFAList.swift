@@ -19,7 +19,8 @@ struct MFAList: ParsableCommand {
             For each device (ListMFADevices for the user the profile's keys belong to),
             latchkey looks for an account named by the device ARN (or the profile's
             latchkey_oath_account, or the AWS console's `Amazon Web
-            Services:USER@ACCOUNT`) in the sealed vault and on the YubiKey. Each answer
+            Services:USER@ACCOUNT`) in the sealed vault, on the YubiKey and among the TPM
+            accounts (their list only: the TPM itself is not opened). Each answer
             is yes, no, or unknown with the reason (no key plugged in, pcscd not
             running, no vault passphrase…).
 
@@ -31,7 +32,7 @@ struct MFAList: ParsableCommand {
     @Option(help: ArgumentHelp("The AWS profile (default: AWS_PROFILE, else `default`).", valueName: "name"))
     var profile: String?
 
-    @Flag(help: "Print JSON: {\"user\": ARN, \"devices\": [{\"serial\", \"enabled\", \"sealed\", \"yubikey\"}]}.")
+    @Flag(help: "Print JSON: {\"user\": ARN, \"devices\": [{\"serial\", \"enabled\", \"sealed\", \"yubikey\", \"tpm\"}]}.")
     var json = false
 
     @OptionGroup var key: KeyOptions
@@ -49,11 +50,11 @@ struct MFAList: ParsableCommand {
             let names = AWSAccountNames.candidates(account: nil, serial: device.serialNumber) + (oathAccount.map { [$0] } ?? [])
             return (
                 serial: device.serialNumber, enabled: device.enableDate.map(AWSTimestamp.iso8601) ?? "",
-                sealed: places.sealed(names), yubikey: places.yubikey(names))
+                sealed: places.sealed(names), yubikey: places.yubikey(names), tpm: places.tpm(names))
         }
         if json {
             let items = rows.map { row in
-                "{" + [("serial", row.serial), ("enabled", row.enabled), ("sealed", row.sealed), ("yubikey", row.yubikey)]
+                "{" + [("serial", row.serial), ("enabled", row.enabled), ("sealed", row.sealed), ("yubikey", row.yubikey), ("tpm", row.tpm)]
                     .map { "\"\($0.0)\":\"\(CredentialOutput.jsonEscaped($0.1))\"" }.joined(separator: ",") + "}"
             }
             world.standardOutput("{\"user\":\"\(CredentialOutput.jsonEscaped(identity.arn))\",\"devices\":[\(items.joined(separator: ","))]}\n")
@@ -64,7 +65,7 @@ struct MFAList: ParsableCommand {
             return
         }
         for row in rows {
-            world.standardOutput("\(row.serial)  enabled \(row.enabled.isEmpty ? "?" : row.enabled)  sealed: \(row.sealed)  yubikey: \(row.yubikey)\n")
+            world.standardOutput("\(row.serial)  enabled \(row.enabled.isEmpty ? "?" : row.enabled)  sealed: \(row.sealed)  yubikey: \(row.yubikey)  tpm: \(row.tpm)\n")
         }
     }
 }
@@ -86,6 +87,10 @@ final class CodePlaces {
 
     func sealed(_ names: [String]) -> String {
         answer(.sealed, names) { "unknown (\($0.message))" }
+    }
+
+    func tpm(_ names: [String]) -> String {
+        answer(.tpm, names) { "unknown (\($0.message))" }
     }
 
     func yubikey(_ names: [String]) -> String {

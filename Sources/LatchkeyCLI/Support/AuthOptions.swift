@@ -6,6 +6,7 @@ extension MFASource: EnumerableFlag {
         switch value {
         case .yubikey: "Make the code on the YubiKey (the account named by latchkey_oath_account, else the mfa_serial ARN)."
         case .sealed: "Make the code from the sealed local vault."
+        case .tpm: "Make the code with an HMAC key in this machine's TPM."
         case .prompt: "Ask for the code on the terminal."
         case .agent: "Get the credentials from the latchkey agent at LATCHKEY_AGENT_SOCK: its machine's profile of this name, made there."
         }
@@ -40,6 +41,7 @@ struct CredentialOptions: ParsableArguments {
 
     @OptionGroup var key: KeyOptions
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var tpm: TPMOptions
 
     func validate() throws {
         if mfaCode != nil, let mfaSource {
@@ -59,6 +61,7 @@ struct CredentialOptions: ParsableArguments {
         request.refresh = refresh
         request.key = key.settings
         request.passphraseFile = passphrase.passphraseFile
+        request.tpm = tpm.settings
         return request
     }
 }

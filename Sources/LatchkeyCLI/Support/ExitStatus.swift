@@ -17,6 +17,9 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case noKey = 11
     case oathPassword = 12
     case smartCard = 13
+    case tpm = 14
+    case tpmPIN = 15
+    case tpmForeignKey = 16
     case awsRefused = 20
     case awsUnavailable = 21
     case clockSkew = 22
@@ -48,6 +51,9 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .usage: .usage
         case .commandNotRun: .commandNotRun
         case .interrupted: .interrupted
+        case .tpm: .tpm
+        case .tpmPIN: .tpmPIN
+        case .tpmForeignKey: .tpmForeignKey
         case .agentRefused: .agentRefused
         case .agentUnavailable: .agentUnavailable
         }
@@ -67,6 +73,9 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .noKey: "no key found, or several and none chosen (`--reader`)"
         case .oathPassword: "wrong or missing OATH password"
         case .smartCard: "pcscd or the key failed (not running, polkit, busy, removed, bad response)"
+        case .tpm: "the TPM could not be used (none, no permission, tpm2-tss missing, unreachable, algorithm missing)"
+        case .tpmPIN: "wrong or missing TPM PIN, or the TPM is locked out"
+        case .tpmForeignKey: "a TPM account's key was made by another TPM, or the TPM was cleared: add it again"
         case .awsRefused: "AWS refused: wrong or reused MFA code, access denied, bad or expired keys"
         case .awsUnavailable: "AWS unreachable, throttling, or an unexpected answer"
         case .clockSkew: "this machine's clock is too far from AWS's"

@@ -41,12 +41,13 @@ public enum FastPaths {
                 world.standardOutput(CredentialOutput.processJSON(session))
             }
         case "code":
+            // The key and the TPM (the vault's scrypt dwarfs parsing).
             guard let (request, names) = CredentialOption.parse(rest, allowing: CredentialOption.codeOptions, positionals: 1),
-                request.mfaSource == .yubikey
+                let kind = request.mfaSource.flatMap({ TokenKind(rawValue: $0.rawValue) }), [.yubikey, .tpm].contains(kind)
             else { return }
             finish { world in
                 let vault = try VaultSession(world: world, passphraseFile: request.passphraseFile)
-                let token = TokenKind.yubikey.source(in: world, key: request.key, vault: vault)
+                let token = kind.source(in: world, key: request.key, vault: vault, tpm: request.tpm)
                 world.standardOutput(try token.code(query: names.first) + "\n")
             }
         default:

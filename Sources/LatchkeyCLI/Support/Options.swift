@@ -8,6 +8,7 @@ extension TokenKind: EnumerableFlag {
         switch value {
         case .yubikey: "Use the YubiKey's OATH applet (through pcscd, or directly over USB)."
         case .sealed: "Use the passphrase-sealed local vault."
+        case .tpm: "Use HMAC keys inside this machine's TPM 2.0 (LATCHKEY_TPM_TCTI, else /dev/tpmrm0)."
         case .agent: "Ask the latchkey agent at LATCHKEY_AGENT_SOCK (codes for an MFA device's serial ARN only)."
         }
     }
@@ -19,7 +20,7 @@ struct SourceOptions: ParsableArguments {
     @Flag var source: TokenKind?
 
     func validate() throws {
-        guard source != nil else { throw ValidationError("choose where the account lives: --yubikey or --sealed") }
+        guard source != nil else { throw ValidationError("choose where the account lives: --yubikey, --sealed or --tpm") }
     }
 
     var isYubiKey: Bool { source == .yubikey }
@@ -77,6 +78,21 @@ struct KeyOptions: ParsableArguments {
 
 extension KeyTransport: ExpressibleByArgument {}
 
+/// A TPM key's PIN: never on the command line.
+struct TPMOptions: ParsableArguments {
+    @Flag(
+        name: .customLong(CredentialOption.tpmPIN.name),
+        help: "Give a new TPM key a PIN, asked on the terminal (a key with a PIN is asked for it anyway; also LATCHKEY_TPM_PIN).")
+    var askPIN = false
+
+    @Option(
+        name: .customLong(CredentialOption.tpmPINFile.name),
+        help: ArgumentHelp("Read the TPM key's PIN from this file (one trailing newline is ignored).", valueName: "path"))
+    var pinFile: String?
+
+    var settings: TPMSettings { TPMSettings(askPIN: askPIN, pinFile: pinFile) }
+}
+
 /// The token a command works on, opened with the run's vault session (so the
 /// vault is unlocked at most once, whoever asks first).
 struct TokenChoice {
@@ -84,15 +100,16 @@ struct TokenChoice {
     var key: KeyOptions
     var passphrase: PassphraseOptions
     var newVault = KDFParameters.standard
+    var tpm = TPMSettings()
 
     func source(_ world: World) throws -> any TokenSource {
         let vault = try VaultSession(world: world, passphraseFile: passphrase.passphraseFile)
-        return kind.source(in: world, key: key.settings, vault: vault, newVaultParameters: newVault)
+        return kind.source(in: world, key: key.settings, vault: vault, newVaultParameters: newVault, tpm: tpm)
     }
 }
 
 extension SourceOptions {
-    func token(key: KeyOptions, passphrase: PassphraseOptions, newVault: KDFParameters = .standard) -> TokenChoice {
-        TokenChoice(kind: source ?? .sealed, key: key, passphrase: passphrase, newVault: newVault)
+    func token(key: KeyOptions, passphrase: PassphraseOptions, newVault: KDFParameters = .standard, tpm: TPMOptions? = nil) -> TokenChoice {
+        TokenChoice(kind: source ?? .sealed, key: key, passphrase: passphrase, newVault: newVault, tpm: tpm?.settings ?? TPMSettings())
     }
 }

@@ -5,6 +5,7 @@ import YubiKey
 public enum MFASource: String, CaseIterable, Sendable {
     case yubikey
     case sealed
+    case tpm
     case prompt
     /// A latchkey agent: as a flag, the credentials of the agent's profile
     /// (made on its machine); as a profile's `latchkey_mfa`, codes from it.
@@ -35,6 +36,7 @@ public struct CredentialRequest: Sendable, Equatable {
     public var refresh = false
     public var key = KeySettings()
     public var passphraseFile: String?
+    public var tpm = TPMSettings()
     /// The source for a profile that sets no `latchkey_mfa` (the agent's
     /// token); `nil`: such codes are typed.
     public var fallbackMFASource: MFASource?
@@ -50,8 +52,8 @@ public struct CredentialRequest: Sendable, Equatable {
 /// path reads the command line with the same table before
 /// swift-argument-parser is loaded, so the two cannot drift.
 public enum CredentialOption: CaseIterable, Sendable {
-    case profile, yubikey, sealed, prompt, agent, mfaCode, duration, refresh
-    case reader, transport, oathPasswordFile, remember, passphraseFile
+    case profile, yubikey, sealed, tpm, prompt, agent, mfaCode, duration, refresh
+    case reader, transport, oathPasswordFile, remember, passphraseFile, tpmPIN, tpmPINFile
 
     /// The long name without its dashes.
     public var name: String {
@@ -59,6 +61,7 @@ public enum CredentialOption: CaseIterable, Sendable {
         case .profile: "profile"
         case .yubikey: MFASource.yubikey.rawValue
         case .sealed: MFASource.sealed.rawValue
+        case .tpm: MFASource.tpm.rawValue
         case .prompt: MFASource.prompt.rawValue
         case .agent: MFASource.agent.rawValue
         case .mfaCode: "mfa-code"
@@ -69,12 +72,14 @@ public enum CredentialOption: CaseIterable, Sendable {
         case .oathPasswordFile: "oath-password-file"
         case .remember: "remember"
         case .passphraseFile: "passphrase-file"
+        case .tpmPIN: "tpm-pin"
+        case .tpmPINFile: "tpm-pin-file"
         }
     }
 
     public var takesValue: Bool {
         switch self {
-        case .yubikey, .sealed, .prompt, .agent, .refresh, .remember: false
+        case .yubikey, .sealed, .tpm, .prompt, .agent, .refresh, .remember, .tpmPIN: false
         default: true
         }
     }
@@ -83,7 +88,7 @@ public enum CredentialOption: CaseIterable, Sendable {
     func apply(_ value: String?, to request: inout CredentialRequest) -> Bool {
         switch self {
         case .profile: request.profile = value
-        case .yubikey, .sealed, .prompt, .agent:
+        case .yubikey, .sealed, .tpm, .prompt, .agent:
             // One source: two are the full parser's error to report.
             guard request.mfaSource == nil, let source = MFASource(rawValue: name) else { return false }
             request.mfaSource = source
@@ -99,13 +104,17 @@ public enum CredentialOption: CaseIterable, Sendable {
         case .oathPasswordFile: request.key.oathPasswordFile = value
         case .remember: request.key.remember = true
         case .passphraseFile: request.passphraseFile = value
+        case .tpmPIN: request.tpm.askPIN = true
+        case .tpmPINFile: request.tpm.pinFile = value
         }
         return true
     }
 
     /// The options `code` takes: where the account lives and how to reach
     /// the key or the vault.
-    public static let codeOptions: [CredentialOption] = [.yubikey, .sealed, .agent, .reader, .transport, .oathPasswordFile, .remember, .passphraseFile]
+    public static let codeOptions: [CredentialOption] = [
+        .yubikey, .sealed, .tpm, .agent, .reader, .transport, .oathPasswordFile, .remember, .passphraseFile, .tpmPIN, .tpmPINFile,
+    ]
 
     /// The request `arguments` (what follows the subcommand) spell, when
     /// every one is an option of this table with a valid value: `--name

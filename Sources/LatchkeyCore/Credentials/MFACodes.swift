@@ -29,9 +29,10 @@ struct MFACodes: MFACodeSource {
         let kind: TokenKind? = switch try source(for: use) {
         case .yubikey: .yubikey
         case .sealed: .sealed
+        case .tpm: .tpm
         case .prompt, .agent: nil
         }
-        return kind?.source(in: world, key: request.key, vault: vault, profileReader: use.reader)
+        return kind?.source(in: world, key: request.key, vault: vault, profileReader: use.reader, tpm: request.tpm)
     }
 
     func code(for use: MFAUse, serial: String, at unixTime: UInt64) throws -> String {
@@ -43,7 +44,7 @@ struct MFACodes: MFACodeSource {
         if let code = request.mfaCode { return code }
         if try source(for: use) == .agent { return try AgentClient(world: world).code(serial: serial) }
         guard let line = try world.prompter.ask("MFA code for \(serial): ", secret: false) else {
-            throw LatchkeyError(.noPassphrase, "an MFA code for \(serial) is needed and there is no terminal to ask on: pass --yubikey, --sealed or --mfa-code, or set latchkey_mfa in profile '\(use.profile)'")
+            throw LatchkeyError(.noPassphrase, "an MFA code for \(serial) is needed and there is no terminal to ask on: pass --yubikey, --sealed, --tpm or --mfa-code, or set latchkey_mfa in profile '\(use.profile)'")
         }
         return String(decoding: line.bytes, as: UTF8.self).filter { !$0.isWhitespace }
     }

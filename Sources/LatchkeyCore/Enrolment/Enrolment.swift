@@ -55,7 +55,7 @@ public struct Enrolment {
             do {
                 _ = try token.add(credential, options: AddOptions(replace: false, requireTouch: requireTouch))
             } catch let error as LatchkeyError where error.category == .alreadyExists {
-                throw LatchkeyError(.alreadyExists, "account '\(serial)' already exists on \(token.kind == .yubikey ? "the key" : "the sealed vault")")
+                throw LatchkeyError(.alreadyExists, "account '\(serial)' already exists on \(token.kind.placeName)")
             }
             stored = true
             let codes = try token.mfaCodes(account: serial, serial: serial, at: codeTimes)

@@ -54,6 +54,13 @@ public enum FailureCategory: String, CaseIterable, Sendable {
     case commandNotRun
     /// Interrupted by SIGINT or SIGTERM while the key was open over USB.
     case interrupted
+    /// The TPM could not be used: none, no permission, tpm2-tss missing,
+    /// unreachable, or it lacks the algorithm.
+    case tpm
+    /// The TPM PIN is wrong or missing, or the TPM is locked out.
+    case tpmPIN
+    /// A TPM account's key was made by another TPM, or the TPM was cleared.
+    case tpmForeignKey
     /// The latchkey agent refused: a profile or MFA device it does not
     /// serve, a request its person did not allow, long-term keys.
     case agentRefused

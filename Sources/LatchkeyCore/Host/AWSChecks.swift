@@ -116,7 +116,7 @@ public struct AWSChecks {
         if !wrong.isEmpty {
             return .fail(
                 "profiles", title, wrong.joined(separator: "; "),
-                fix: "set latchkey_mfa to yubikey, sealed or prompt in \(configPath)")
+                fix: "set latchkey_mfa to \(Self.mfaSources.dropLast().joined(separator: ", ")) or \(Self.mfaSources.last ?? "prompt") in \(configPath)")
         }
         guard !sources.isEmpty else {
             return .warn(

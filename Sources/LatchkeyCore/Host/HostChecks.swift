@@ -4,7 +4,7 @@ import USB
 import YubiKey
 
 /// What `doctor` checks, in one place: the devices and the rules
-/// (``DeviceChecks``), then AWS (``AWSChecks``).
+/// (``DeviceChecks``), the TPM (``TPMChecks``), then AWS (``AWSChecks``).
 public enum HostChecks {
     /// Every check, in the order a person would fix things: pcscd, the key,
     /// the rules, then AWS.
@@ -18,11 +18,15 @@ public enum HostChecks {
         let udev = UdevFindings.scan(root: root)
         let polkit = PolkitFindings.scan(root: root)
         let aws = AWSChecks(environment: environment, now: { world.clock.now() })
+        // The TPM is this machine's, not an image's: checked on `/` only.
+        let tpm =
+            root == "/"
+            ? TPMChecks(environment: environment, user: .live).all()
+            : TPMChecks.notChecked(because: "--root is not the running system")
         return [
             device.pcscd(), device.polkit(), device.readers(), device.oathApplets(), device.keyHolders(),
             device.usbDevices(usb),
             device.udevRule(udev), device.polkitRule(polkit), device.groupMembership(udev, polkit),
-            aws.clock(), aws.profiles(),
-        ]
+        ] + tpm + [aws.clock(), aws.profiles()]
     }
 }

@@ -1,4 +1,5 @@
 import SystemSupport
+import TPM
 
 #if canImport(Glibc)
 import Glibc
@@ -40,7 +41,23 @@ public struct RuleInstaller {
             try install(rule)
         }
         reportGroup(GroupDatabase(root: root), user: user, sudo: sudo)
+        if root == "/" { reportTPM(user: user, sudo: sudo) }
         reloadUdev(sudo: sudo)
+    }
+
+    /// On the running system with a TPM: whether the user is in the group
+    /// its device belongs to (Debian: /dev/tpmrm0, group tss), and the
+    /// usermod line when not, for `--tpm`. Nothing is changed.
+    private func reportTPM(user: CurrentUser, sudo: String) {
+        guard let path = TPMConnection.standard(in: world.environment).devicePath else { return }
+        guard let group = TPMChecks.deviceNode(path)?.group else { return }
+        let member = user.userToAdd(environment: world.environment)
+        if GroupDatabase.system.group(named: group)?.members.contains(member) == true {
+            world.standardOutput("the TPM \(path) belongs to group \(group), which has \(member) in it\n")
+        } else {
+            world.standardOutput(
+                "the TPM \(path) belongs to group \(group); for --tpm add each user: `\(sudo)usermod -aG \(group) \(member)` (it takes effect at their next login)\n")
+        }
     }
 
     /// Writes one rule file below `root`, creating its directories, or says

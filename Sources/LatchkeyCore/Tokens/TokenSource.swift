@@ -9,6 +9,8 @@ public enum TokenKind: String, CaseIterable, Sendable {
     case yubikey
     /// The passphrase-sealed local vault.
     case sealed
+    /// HMAC keys inside this machine's TPM 2.0.
+    case tpm
     /// A latchkey agent's token, on another machine (codes only).
     case agent
 }
@@ -23,6 +25,8 @@ public struct TokenNeeds: OptionSet, Sendable {
     public static let password = TokenNeeds(rawValue: 2)
     /// The vault passphrase (and a scrypt run) to unlock.
     public static let unlock = TokenNeeds(rawValue: 4)
+    /// A TPM key's PIN, for keys that have one.
+    public static let pin = TokenNeeds(rawValue: 8)
 }
 
 /// One account as a token lists it: ids and parameters, never the secret.
@@ -128,16 +132,27 @@ extension TokenSource {
 }
 
 extension TokenKind {
+    /// How messages name the token: "the YubiKey", "the sealed vault", "the TPM", "the latchkey agent".
+    public var placeName: String {
+        switch self {
+        case .yubikey: "the YubiKey"
+        case .sealed: "the sealed vault"
+        case .tpm: "the TPM"
+        case .agent: "the latchkey agent"
+        }
+    }
+
     /// The token of this kind: the one place that decides what "the key"
     /// and "the vault" are made of. Both share the run's `vault` (a key's
     /// remembered access key lives there), so it is unlocked at most once.
     public func source(
         in world: World, key: KeySettings, vault: VaultSession, profileReader: String? = nil,
-        newVaultParameters: KDFParameters = .standard
+        newVaultParameters: KDFParameters = .standard, tpm: TPMSettings = TPMSettings()
     ) -> any TokenSource {
         switch self {
         case .yubikey: YubiKeyTokens(access: KeyAccess(world: world, settings: key, vault: vault, profileReader: profileReader))
         case .sealed: SealedTokens(vault: vault, world: world, newVaultParameters: newVaultParameters)
+        case .tpm: TPMTokens(world: world, settings: tpm)
         case .agent: AgentTokens(client: AgentClient(world: world))
         }
     }

@@ -1,0 +1,164 @@
+import CTPMShim
+import SystemSupport
+
+/// A hash a TPM can key an HMAC with (TPM_ALG_ID values).
+public enum TPMHash: UInt16, CaseIterable, Sendable {
+    case sha1 = 0x0004
+    case sha256 = 0x000B
+    case sha512 = 0x000D
+
+    public var name: String {
+        switch self {
+        case .sha1: "SHA-1"
+        case .sha256: "SHA-256"
+        case .sha512: "SHA-512"
+        }
+    }
+}
+
+/// The TPM's public and wrapped private parts of one key, marshalled as
+/// TPM2B_PUBLIC and TPM2B_PRIVATE (the TSS format `tpm2_load -u/-r` reads).
+/// The private part is encrypted under the TPM's own storage key: useless
+/// on any other TPM, and on this one after its owner hierarchy is cleared.
+public struct TPMKeyBlobs: Sendable, Equatable {
+    public var publicArea: [UInt8]
+    public var privateArea: [UInt8]
+
+    public init(publicArea: [UInt8], privateArea: [UInt8]) {
+        self.publicArea = publicArea
+        self.privateArea = privateArea
+    }
+}
+
+/// Which TPM to use: a TCTI configuration string for tpm2-tss's loader.
+public struct TPMConnection: Sendable, Equatable {
+    public var tcti: String
+
+    public init(tcti: String) { self.tcti = tcti }
+
+    /// The kernel's resource manager.
+    public static let defaultTCTI = "device:/dev/tpmrm0"
+
+    /// `LATCHKEY_TPM_TCTI`, else `TPM2TOOLS_TCTI` (tpm2-tools' own), else
+    /// the kernel's resource manager.
+    public static func standard(in environment: Environment) -> TPMConnection {
+        for name in ["LATCHKEY_TPM_TCTI", "TPM2TOOLS_TCTI"] {
+            if let value = environment.nonEmpty(name) { return TPMConnection(tcti: value) }
+        }
+        return TPMConnection(tcti: defaultTCTI)
+    }
+
+    /// The character device a `device:` TCTI opens, when it is one.
+    public var devicePath: String? {
+        guard tcti == "device" || tcti.hasPrefix("device:") else { return nil }
+        let path = tcti.dropFirst("device".count).drop { $0 == ":" }
+        return path.isEmpty ? "/dev/tpm0" : String(path)
+    }
+}
+
+/// An open TPM: the owner hierarchy's storage key and a salted session are
+/// made on first use and flushed when this is released.
+///
+/// The corresponding C functions are `Tss2_TctiLdr_Initialize` and
+/// `Esys_Initialize` (opening), `Esys_FlushContext` and `Esys_Finalize`
+/// (releasing).
+public final class TPMDevice {
+    private let handle: OpaquePointer
+    public let connection: TPMConnection
+
+    public init(_ connection: TPMConnection) throws(TPMError) {
+        var error = latchkey_tpm_error()
+        var opened: OpaquePointer?
+        let status = latchkey_tpm_open(connection.tcti, &opened, &error)
+        guard status == 0, let opened else { throw TPMError(status: status, error) }
+        handle = opened
+        self.connection = connection
+    }
+
+    deinit { latchkey_tpm_close(handle) }
+
+    /// A new HMAC key (hash `hash`) with `seed` as its key, made inside the
+    /// TPM over an encrypted session; `pin`, when given, is its authValue.
+    /// The corresponding C function is `Esys_Create`.
+    public func createHMACKey(seed: SecretBytes, hash: TPMHash, pin: SecretBytes?) throws(TPMError) -> TPMKeyBlobs {
+        var publicArea = [UInt8](repeating: 0, count: Int(LATCHKEY_TPM_BLOB_MAX))
+        var privateArea = [UInt8](repeating: 0, count: Int(LATCHKEY_TPM_BLOB_MAX))
+        var publicLength = 0
+        var privateLength = 0
+        var error = latchkey_tpm_error()
+        let status = seed.withUnsafeBytes { seedBytes in
+            Self.withAuth(pin) { auth in
+                latchkey_tpm_create_hmac_key(
+                    handle, hash.rawValue, seedBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), seedBytes.count,
+                    auth.baseAddress?.assumingMemoryBound(to: UInt8.self), auth.count,
+                    &publicArea, &publicLength, &privateArea, &privateLength, &error)
+            }
+        }
+        guard status == 0 else { throw TPMError(status: status, error) }
+        return TPMKeyBlobs(publicArea: Array(publicArea.prefix(publicLength)), privateArea: Array(privateArea.prefix(privateLength)))
+    }
+
+    /// HMAC(key, message) computed by the TPM with a key from
+    /// ``createHMACKey(seed:hash:pin:)``, loaded and flushed again.
+    /// The corresponding C functions are `Esys_Load`, `Esys_HMAC` and
+    /// `Esys_FlushContext`.
+    public func hmac(_ message: [UInt8], key: TPMKeyBlobs, pin: SecretBytes?) throws(TPMError) -> [UInt8] {
+        var mac = [UInt8](repeating: 0, count: 64)
+        var length = 0
+        var error = latchkey_tpm_error()
+        let status = Self.withAuth(pin) { auth in
+            latchkey_tpm_hmac(
+                handle, key.publicArea, key.publicArea.count, key.privateArea, key.privateArea.count,
+                auth.baseAddress?.assumingMemoryBound(to: UInt8.self), auth.count, message, message.count, &mac, &length, &error)
+        }
+        guard status == 0 else {
+            mac.wipe()
+            throw TPMError(status: status, error)
+        }
+        return Array(mac.prefix(length))
+    }
+
+    /// A TPM property (TPM2_GetCapability, TPM_CAP_TPM_PROPERTIES), or `nil`
+    /// when the TPM does not report it.
+    public func property(_ property: TPMProperty) throws(TPMError) -> UInt32? {
+        var value: UInt32 = 0
+        var error = latchkey_tpm_error()
+        let status = latchkey_tpm_property(handle, property.rawValue, &value, &error)
+        if status == LATCHKEY_TPM_FAILED, error.rc == 0 { return nil }
+        guard status == 0 else { throw TPMError(status: status, error) }
+        return value
+    }
+
+    /// Whether the TPM implements `hash` (TPM2_GetCapability, TPM_CAP_ALGS).
+    public func implements(_ hash: TPMHash) throws(TPMError) -> Bool {
+        try implements(algorithm: hash.rawValue)
+    }
+
+    /// TPM_ALG_HMAC, for ``implements(algorithm:)``.
+    public static let hmacAlgorithm: UInt16 = 0x0005
+
+    /// Whether the TPM implements the algorithm with this TPM_ALG_ID.
+    public func implements(algorithm: UInt16) throws(TPMError) -> Bool {
+        var present: Int32 = 0
+        var error = latchkey_tpm_error()
+        let status = latchkey_tpm_has_algorithm(handle, algorithm, &present, &error)
+        guard status == 0 else { throw TPMError(status: status, error) }
+        return present != 0
+    }
+
+    private static func withAuth<R>(_ pin: SecretBytes?, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        guard let pin else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return pin.withUnsafeBytes(body)
+    }
+}
+
+/// TPM properties latchkey reads (TPM_PT values).
+public enum TPMProperty: UInt32, Sendable {
+    case manufacturer = 0x105
+    case firmwareVersion1 = 0x10B
+    case firmwareVersion2 = 0x10C
+    case lockoutCounter = 0x20E
+    case maxAuthFail = 0x20F
+    case lockoutInterval = 0x210
+    case lockoutRecovery = 0x211
+}
