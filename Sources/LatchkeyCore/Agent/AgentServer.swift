@@ -148,6 +148,13 @@ private final class StopSignals {
         }
         signal(SIGTERM, handler)
         signal(SIGINT, handler)
+        // A launcher may hand over a mask with them blocked
+        // (systemd-socket-activate does): they must reach the handler.
+        var stopping = sigset_t()
+        sigemptyset(&stopping)
+        sigaddset(&stopping, SIGTERM)
+        sigaddset(&stopping, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &stopping, nil)
     }
 
     var signalName: String { Self.received.load(ordering: .relaxed) == SIGINT ? "SIGINT" : "SIGTERM" }
