@@ -19,6 +19,7 @@
 //   SessionCache   cached STS sessions, their locks, and the MFA steps already spent
 //   CredentialFlow profile → plan (MFA session, roles, chains) → cached or fresh STS credentials
 //   SealedStore    the passphrase-sealed local vault (scrypt + ChaChaPoly)
+//   LoopbackHTTP   a small HTTP/1.1 server on 127.0.0.1 (the credential server)
 //   LatchkeyCore   the application: World, token sources, credential service,
 //                  enrolment, host checks (no argument parser)
 //   LatchkeyCLI    one file per subcommand: parsing, rendering, exit codes
@@ -55,7 +56,7 @@ let cryptoExtras = Target.Dependency.product(name: "_CryptoExtras", package: "sw
 /// products. Nothing else uses them.
 let fuzzedModules = [
     "SystemSupport", "OATH", "SmartCard", "YKOATH", "CCID", "AWSConfig", "AWSSigning", "HTTP", "STS", "SessionCache",
-    "SealedStore",
+    "SealedStore", "LoopbackHTTP",
 ]
 
 let package = Package(
@@ -101,6 +102,8 @@ let package = Package(
         .target(name: "SessionCache", dependencies: ["SystemSupport", "AWSSigning"]),
         .target(name: "CredentialFlow", dependencies: ["AWSConfig", "AWSSigning", "STS", "SessionCache", "SystemSupport"]),
         .target(name: "SealedStore", dependencies: ["SystemSupport", "OATH", crypto, cryptoExtras]),
+        // A small HTTP/1.1 server bound to 127.0.0.1 (the credential server's transport).
+        .target(name: "LoopbackHTTP", dependencies: ["SystemSupport"]),
         // The application: a World passed in, token sources behind one
         // protocol, the credential service, enrolment, host checks. No
         // argument parser.
@@ -108,7 +111,7 @@ let package = Package(
             name: "LatchkeyCore",
             dependencies: [
                 "SystemSupport", "OATH", "SealedStore", "YKOATH", "YubiKey", "PCSC", "SmartCard", "USB", "CCID", "AWSConfig",
-                "AWSSigning", "STS", "HTTP", "SessionCache", "CredentialFlow",
+                "AWSSigning", "STS", "HTTP", "SessionCache", "CredentialFlow", "LoopbackHTTP",
             ]
         ),
         // Parsing, rendering and exit codes only.
@@ -201,6 +204,8 @@ let package = Package(
                 "CredentialFlow", "SessionCache", "AWSConfig", "AWSSigning", "STS", "SystemSupport", "TestSupport",
                 crypto,
             ]),
+        // The loopback server's request parser and its limits over real sockets.
+        .testTarget(name: "LoopbackHTTPTests", dependencies: ["LoopbackHTTP", "TestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"], exclude: ["Fixtures"]),
         // The real stack: pcscd + vpcd + the virtual key, driven by latchkey and by ykman.
         .testTarget(name: "VirtualKeyTests", dependencies: ["VirtualKey", "YKOATH", "SmartCard", "OATH", "latchkey", "latchkey-virtual-key", "TestSupport"]),

@@ -33,6 +33,7 @@ let targets: [(name: String, imports: [Target.Dependency])] = [
     ("vault", latchkey("SealedStore", "SystemSupport") + [.product(name: "Crypto", package: "swift-crypto")]),
     ("ccid", latchkey("CCID")),
     ("session-cache", latchkey("AWSSigning", "SessionCache")),
+    ("http-request", latchkey("LoopbackHTTP")),
 ]
 
 let package = Package(

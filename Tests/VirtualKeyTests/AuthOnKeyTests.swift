@@ -84,4 +84,37 @@ struct AuthOnKeyTests {
             #expect(stats.mfaChecks == 1 && stats.count("GetSessionToken") == 1 && stats.count("AssumeRole") == 1, "\(stats)")
         }
     }
+
+    @Test("exec --server with the key: the AWS CLI and boto3 fetch the role session from latchkey's server; one CALCULATE for all of it")
+    func credentialServerWithTheKey() async throws {
+        let server = try MFASTSServer.start(.standard())
+        defer { server.stop() }
+        let device = try #require(server.config.user(named: "alice")?.mfaDevices.first)
+        let session = try VirtualKeySession(directory: try VirtualKeySession.temporaryDirectory())
+        try writeProfiles(home: session.home, server: server)
+        func tool(_ name: String) -> String {
+            let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+            return directories.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/\(name)"
+        }
+        let script = """
+            echo "static ${AWS_ACCESS_KEY_ID-unset} ${AWS_SESSION_TOKEN-unset}"
+            echo "cli $('\(tool("aws"))' sts get-caller-identity --region eu-west-1 --output text --query Arn)"
+            '\(tool("python3"))' -c 'import boto3; s = boto3.Session(); print("boto3", s.client("sts", region_name="eu-west-1").get_caller_identity()["Arn"], s.get_credentials().method)'
+            """
+        try await session.withKey {
+            let added = try await LatchkeyOnKeyTests.latchkey(
+                home: session.home, ["accounts", "add", device.serial, "--yubikey"], input: device.seedBase32)
+            #expect(added.status == 0, "\(added)")
+            session.clearLog()
+            let result = try await LatchkeyOnKeyTests.latchkey(
+                home: session.home, ["exec", "--profile", "admin", "--server", "--", "/bin/bash", "-c", script],
+                environment: ["AWS_ENDPOINT_URL": server.endpoint], timeout: 90)
+            #expect(result.status == 0, "\(result)")
+            let role = "arn:aws:sts::123456789012:assumed-role/admin/alice"
+            #expect(result.stdout == "static unset unset\ncli \(role)\nboto3 \(role) container-role\n", "\(result)")
+            #expect(session.instructions() == ["SELECT", "CALCULATE"], "\(session.instructions())")
+            let stats = try server.stats()
+            #expect(stats.mfaAccepted == 1 && stats.count("AssumeRole") == 1, "\(stats)")
+        }
+    }
 }

@@ -30,6 +30,7 @@ extension CredentialProcess: WorldCommand {}
 extension Devices: WorldCommand {}
 extension Doctor: WorldCommand {}
 extension Exec: WorldCommand {}
+extension Serve: WorldCommand {}
 extension KeyPasswordClear: WorldCommand {}
 extension KeyPasswordSet: WorldCommand {}
 extension KeyReset: WorldCommand {}
