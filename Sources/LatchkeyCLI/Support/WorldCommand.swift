@@ -31,6 +31,7 @@ extension Devices: WorldCommand {}
 extension Doctor: WorldCommand {}
 extension Exec: WorldCommand {}
 extension Serve: WorldCommand {}
+extension Console: WorldCommand {}
 extension KeyPasswordClear: WorldCommand {}
 extension KeyPasswordSet: WorldCommand {}
 extension KeyReset: WorldCommand {}
