@@ -21,7 +21,9 @@ struct MFAList: ParsableCommand {
             latchkey_oath_account, or the AWS console's `Amazon Web
             Services:USER@ACCOUNT`) in the sealed vault and on the YubiKey. Each answer
             is yes, no, or unknown with the reason (no key plugged in, pcscd not
-            running, no vault passphrase…).
+            running, no vault passphrase…); `codes` names the token that makes the device's
+            codes (yubikey, sealed, both, or none). Without mfa_serial, a profile whose user
+            has several devices uses the one whose account is on the chosen token.
 
             Examples:
               latchkey mfa list --profile dev
@@ -31,7 +33,7 @@ struct MFAList: ParsableCommand {
     @Option(help: ArgumentHelp("The AWS profile (default: AWS_PROFILE, else `default`).", valueName: "name"))
     var profile: String?
 
-    @Flag(help: "Print JSON: {\"user\": ARN, \"devices\": [{\"serial\", \"enabled\", \"sealed\", \"yubikey\"}]}.")
+    @Flag(help: "Print JSON: {\"user\": ARN, \"devices\": [{\"serial\", \"enabled\", \"sealed\", \"yubikey\", \"codes\"}]}.")
     var json = false
 
     @OptionGroup var key: KeyOptions
@@ -47,13 +49,17 @@ struct MFAList: ParsableCommand {
         let places = CodePlaces(world: world, key: key, passphraseFile: passphrase.passphraseFile)
         let rows = devices.map { device in
             let names = AWSAccountNames.candidates(account: nil, serial: device.serialNumber) + (oathAccount.map { [$0] } ?? [])
+            let sealed = places.sealed(names)
+            let yubikey = places.yubikey(names)
+            // Which token makes this device's codes (both: the same seed twice).
+            let makers = [("yubikey", yubikey), ("sealed", sealed)].filter { $0.1 == "yes" }.map(\.0)
             return (
                 serial: device.serialNumber, enabled: device.enableDate.map(AWSTimestamp.iso8601) ?? "",
-                sealed: places.sealed(names), yubikey: places.yubikey(names))
+                sealed: sealed, yubikey: yubikey, codes: makers.isEmpty ? "none" : makers.joined(separator: ","))
         }
         if json {
             let items = rows.map { row in
-                "{" + [("serial", row.serial), ("enabled", row.enabled), ("sealed", row.sealed), ("yubikey", row.yubikey)]
+                "{" + [("serial", row.serial), ("enabled", row.enabled), ("sealed", row.sealed), ("yubikey", row.yubikey), ("codes", row.codes)]
                     .map { "\"\($0.0)\":\"\(CredentialOutput.jsonEscaped($0.1))\"" }.joined(separator: ",") + "}"
             }
             world.standardOutput("{\"user\":\"\(CredentialOutput.jsonEscaped(identity.arn))\",\"devices\":[\(items.joined(separator: ","))]}\n")
@@ -64,7 +70,7 @@ struct MFAList: ParsableCommand {
             return
         }
         for row in rows {
-            world.standardOutput("\(row.serial)  enabled \(row.enabled.isEmpty ? "?" : row.enabled)  sealed: \(row.sealed)  yubikey: \(row.yubikey)\n")
+            world.standardOutput("\(row.serial)  enabled \(row.enabled.isEmpty ? "?" : row.enabled)  sealed: \(row.sealed)  yubikey: \(row.yubikey)  codes: \(row.codes)\n")
         }
     }
 }
