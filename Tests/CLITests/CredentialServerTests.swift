@@ -111,6 +111,39 @@ struct CredentialServerCLITests {
         #expect(result.status == 127 && result.errorLine.contains("cannot run /no/such/program"), "\(result)")
     }
 
+    @Test("SIGTERM to exec --server reaches the command; latchkey exits with the command's status")
+    func termPassedOn() throws {
+        let world = try AuthWorld()
+        let script = "trap 'echo got-term; exit 5' TERM; echo ready; while :; do sleep 0.1; done"
+        var started = try world.home.start(["exec", "--profile", "admin", "--server", "--", "/bin/sh", "-c", script], environment: world.environment)
+        started.isLatchkeyOutput = false
+        defer { kill(started.pid, SIGKILL) }
+        for _ in 0..<300 where !String(decoding: started.stdoutSoFar(), as: UTF8.self).contains("ready") { usleep(50_000) }
+        let latchkey = try #require(Self.descendant(named: "latchkey", of: started.pid))
+        kill(latchkey, SIGTERM)
+        let result = try started.wait()
+        #expect(result.status == 5 && result.stdout == "ready\ngot-term\n", "\(result)")
+    }
+
+    @Test("serve --port on a port that is taken: exit 1, one line naming the port, before any code is spent")
+    func portTaken() throws {
+        let world = try AuthWorld()
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) == 0 && listen(holder, 1) == 0 && getsockname(holder, $0, &length) == 0 }
+        }
+        try #require(bound)
+        let port = UInt16(bigEndian: address.sin_port)
+        let result = try world.run(["serve", "--profile", "admin", "--port", String(port)])
+        #expect(result.status == 1 && result.errorLine == "latchkey: cannot listen on 127.0.0.1:\(port): Address already in use", "\(result)")
+        #expect(try world.server.stats().requests == 0)
+    }
+
     /// The first process called `name` below `pid` (from /proc).
     static func descendant(named name: String, of pid: Int32) -> Int32? {
         var parents: [Int32: Int32] = [:]

@@ -21,8 +21,8 @@ struct CredentialServerTests {
         let world = try CredentialServiceTests.world(source: "yubikey")
         try world.key.session().put(OATHCredential(name: CredentialServiceTests.serial, secret: CredentialServiceTests.seed))
         let (session, _) = try CredentialService(world: world.world).obtain(CredentialServiceTests.request)
-        let server = try CredentialServer(world: world.world, request: CredentialServiceTests.request, session: session)
-        try server.start()
+        let server = try CredentialServer(world: world.world, request: CredentialServiceTests.request)
+        try server.start(serving: session)
         return (world, server, session)
     }
 

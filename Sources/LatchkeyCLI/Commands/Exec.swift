@@ -79,9 +79,9 @@ extension Exec {
     /// waited for.
     func runWithServer(_ world: World) throws {
         let request = options.request
+        let server = try CredentialServer(world: world, request: request)
         let (session, setup) = try CredentialService(world: world).obtain(request)
-        let server = try CredentialServer(world: world, request: request, session: session)
-        try server.start()
+        try server.start(serving: session)
         defer { server.stop() }
         let environment = server.environment(for: world.environment, region: setup.plan.region)
         let outcome: Subprocess.Outcome

@@ -28,9 +28,9 @@ struct Serve: ParsableCommand {
 
     func run(_ world: World) throws {
         let request = options.request
+        let server = try CredentialServer(world: world, request: request, port: port)
         let (session, _) = try CredentialService(world: world).obtain(request)
-        let server = try CredentialServer(world: world, request: request, session: session, port: port)
-        try server.start()
+        try server.start(serving: session)
         defer { server.stop() }
         for (name, value) in server.clientVariables { world.standardOutput("export \(name)=\(value)\n") }
         world.standardError("Serving the credentials on \(server.url) until interrupted (Ctrl-C).\n")

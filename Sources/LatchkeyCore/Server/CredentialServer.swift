@@ -47,13 +47,9 @@ public final class CredentialServer: @unchecked Sendable {
     }
     private let state: Mutex<State>
 
-    /// Binds the port (0: any free one) and holds `session`, the one the
-    /// command obtained before starting the server; ``start()`` serves.
-    public init(world: World, request: CredentialRequest, session: CachedSession, port: UInt16 = 0) throws {
-        guard session.expiration != Int64.max else {
-            throw LatchkeyError(
-                .usage, "the profile's credentials are long-term keys without a session; a credential server serves sessions only")
-        }
+    /// Binds the port (0: any free one), before any session is made, so a
+    /// port that is taken costs no touch; ``start(serving:)`` serves.
+    public init(world: World, request: CredentialRequest, port: UInt16 = 0) throws {
         var generator = SystemRandomNumberGenerator()
         var random = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         defer { random.wipe() }
@@ -67,10 +63,7 @@ public final class CredentialServer: @unchecked Sendable {
         later.refresh = false
         later.mfaCode = nil
         self.request = later
-        var initial = State()
-        initial.session = session
-        initial.refreshAt = Self.refreshTime(for: session, obtainedAt: Int64(world.unixTime))
-        state = Mutex(initial)
+        state = Mutex(State())
         let box = HandlerBox()
         do {
             server = try LoopbackServer(settings: LoopbackServer.Settings(port: port)) { box.answer($0) }
@@ -94,7 +87,18 @@ public final class CredentialServer: @unchecked Sendable {
     /// The refreshes so far (the first session is not one).
     public var refreshes: Int { state.withLock { $0.refreshes } }
 
-    public func start() throws {
+    /// Holds `session` (the one the command obtained: any prompt or touch
+    /// came before the server) and starts answering.
+    public func start(serving session: CachedSession) throws {
+        guard session.expiration != Int64.max else {
+            throw LatchkeyError(
+                .usage, "the profile's credentials are long-term keys without a session; a credential server serves sessions only")
+        }
+        let now = Int64(world.unixTime)
+        state.withLock { state in
+            state.session = session
+            state.refreshAt = Self.refreshTime(for: session, obtainedAt: now)
+        }
         do { try server.start() } catch { throw LatchkeyError(.failure, "\(error)") }
     }
 
