@@ -23,6 +23,7 @@
 //   SealedStore    the passphrase-sealed local vault (scrypt + ChaChaPoly)
 //   CTPMShim, TPM  a TPM 2.0 through tpm2-tss, dlopen'ed only when a command uses it
 //   AgentProtocol  the agent's wire: length-prefixed, versioned JSON messages
+//   LoopbackHTTP   a small HTTP/1.1 server on 127.0.0.1 (the credential server)
 //   LatchkeyCore   the application: World, token sources, credential service,
 //                  enrolment, host checks (no argument parser)
 //   LatchkeyCLI    one file per subcommand: parsing, rendering, exit codes
@@ -70,7 +71,7 @@ let cryptoExtras = Target.Dependency.product(name: "_CryptoExtras", package: "sw
 /// products. Nothing else uses them.
 let fuzzedModules = [
     "SystemSupport", "OATH", "SmartCard", "YKOATH", "CCID", "AWSConfig", "AWSSigning", "HTTP", "STS", "SessionCache",
-    "SealedStore", "AgentProtocol",
+    "SealedStore", "AgentProtocol", "LoopbackHTTP",
 ]
 
 let package = Package(
@@ -128,6 +129,8 @@ let package = Package(
         .target(name: "TPM", dependencies: ["CTPMShim", "SystemSupport"]),
         // The agent's wire: length-prefixed, versioned JSON messages.
         .target(name: "AgentProtocol"),
+        // A small HTTP/1.1 server bound to 127.0.0.1 (the credential server's transport).
+        .target(name: "LoopbackHTTP", dependencies: ["SystemSupport"]),
         // The application: a World passed in, token sources behind one
         // protocol, the credential service, enrolment, host checks. No
         // argument parser.
@@ -135,7 +138,7 @@ let package = Package(
             name: "LatchkeyCore",
             dependencies: [
                 "SystemSupport", "OATH", "SealedStore", "YKOATH", "YubiKey", "PCSC", "SmartCard", "USB", "CCID", "AWSConfig",
-                "AWSSigning", "STS", "HTTP", "SessionCache", "CredentialFlow", "TPM", "AgentProtocol", "DesktopNotifications",
+                "AWSSigning", "STS", "HTTP", "SessionCache", "CredentialFlow", "TPM", "AgentProtocol", "DesktopNotifications", "LoopbackHTTP",
             ]
         ),
         // Parsing, rendering and exit codes only.
@@ -234,6 +237,8 @@ let package = Package(
         // server of the tests' own (Fixtures/notification_server.c), checked
         // against Debian's notify-send.
         .testTarget(name: "DesktopNotificationsTests", dependencies: ["DesktopNotifications", "SystemSupport", "TestSupport"]),
+        // The loopback server's request parser and its limits over real sockets.
+        .testTarget(name: "LoopbackHTTPTests", dependencies: ["LoopbackHTTP", "TestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"], exclude: ["Fixtures"]),
         // The real stack: pcscd + vpcd + the virtual key, driven by latchkey and by ykman.
         .testTarget(name: "VirtualKeyTests", dependencies: ["VirtualKey", "YKOATH", "SmartCard", "OATH", "latchkey", "latchkey-virtual-key", "TestSupport"]),

@@ -34,6 +34,7 @@ let targets: [(name: String, imports: [Target.Dependency])] = [
     ("ccid", latchkey("CCID")),
     ("session-cache", latchkey("AWSSigning", "SessionCache")),
     ("agent", latchkey("AgentProtocol")),
+    ("http-request", latchkey("LoopbackHTTP")),
 ]
 
 let package = Package(

@@ -16,6 +16,13 @@ public protocol MFACodeSource {
     func typedCode(for use: MFAUse, serial: String) throws -> String
     /// Waits `seconds` for the next time step (a countdown on a terminal).
     func wait(seconds: UInt64, serial: String)
+    /// Which of `serials` (the user's MFA devices) have their account on the
+    /// token that makes codes for `use`; `nil` when codes are typed.
+    func serialsOnToken(_ serials: [String], for use: MFAUse) throws -> [String]?
+}
+
+extension MFACodeSource {
+    public func serialsOnToken(_ serials: [String], for use: MFAUse) throws -> [String]? { nil }
 }
 
 /// Sessions made somewhere else: a latchkey agent on another machine.
@@ -183,7 +190,9 @@ public struct CredentialBroker {
         return kind == .expiredToken || kind == .invalidClientTokenID
     }
 
-    /// The device's serial: from the profile, or the caller's only device.
+    /// The device's serial: from the profile, else the caller's only device,
+    /// else the only one of the caller's devices whose account is on the
+    /// token that makes the codes.
     private func serialNumber(for mfa: MFAUse, credentials: AWSCredentials, _ plan: CredentialPlan) throws -> String {
         if case .serial(let serial) = mfa.device { return serial }
         let identity: CallerIdentity
@@ -211,7 +220,15 @@ public struct CredentialBroker {
             let serial = devices[0].serialNumber
             note("Using the MFA device \(serial), the only one IAM lists for \(identity.arn) (set mfa_serial in profile '\(mfa.profile)' to skip this lookup)\n")
             return serial
-        default: throw CredentialFlowError.severalMFADevices(devices.map(\.serialNumber))
+        default:
+            // Several: the one whose account is on the chosen token.
+            let serials = devices.map(\.serialNumber)
+            let onToken = try codes.serialsOnToken(serials, for: mfa)
+            guard let onToken, onToken.count == 1 else {
+                throw CredentialFlowError.severalMFADevices(serials, onToken: onToken, profile: mfa.profile)
+            }
+            note("Using the MFA device \(onToken[0]), the one of the \(serials.count) IAM lists for \(identity.arn) whose account is on the chosen token (set mfa_serial in profile '\(mfa.profile)' to skip this lookup)\n")
+            return onToken[0]
         }
     }
 

@@ -11,7 +11,9 @@ public enum CredentialFlowError: Error, CustomStringConvertible {
     /// would call back into this run.
     case recursion(String)
     case noMFADevice(user: String)
-    case severalMFADevices([String])
+    /// IAM lists several devices and the token holds the account of none or
+    /// several of them (`onToken`; `nil` when codes are typed).
+    case severalMFADevices([String], onToken: [String]? = nil, profile: String? = nil)
     /// A code typed or passed for this device was already sent to AWS.
     case codeAlreadyUsed(serial: String)
     case invalidCode
@@ -39,8 +41,10 @@ public enum CredentialFlowError: Error, CustomStringConvertible {
             "profile '\(name)' has a credential_process that runs latchkey; latchkey will not call itself (use `latchkey credential-process --profile X` there)"
         case .noMFADevice(let user):
             "IAM lists no MFA device for \(user): enable one, or set mfa_serial in the profile"
-        case .severalMFADevices(let serials):
-            "IAM lists several MFA devices (\(serials.joined(separator: ", "))): set mfa_serial in the profile to choose one"
+        case .severalMFADevices(let serials, let onToken, let profile):
+            "IAM lists several MFA devices (\(serials.joined(separator: ", ")))"
+                + (onToken.map { $0.isEmpty ? " and the chosen token holds the account of none of them" : " and the chosen token holds accounts for \($0.count) of them (\($0.joined(separator: ", ")))" } ?? "")
+                + ": set mfa_serial in \(profile.map { "profile '\($0)'" } ?? "the profile") to the one to use"
         case .codeAlreadyUsed(let serial):
             "that code was already sent to AWS for \(serial), and AWS accepts each code once: wait for the next code"
         case .invalidCode:

@@ -21,7 +21,7 @@ public struct Latchkey: ParsableCommand {
             """,
         version: Latchkey.version,
         subcommands: [
-            Auth.self, CredentialProcess.self, Exec.self, Whoami.self, Logout.self, Code.self, Accounts.self, Devices.self, Doctor.self, KeyCommand.self, Keys.self, Profiles.self, Setup.self, VaultCommand.self, Policy.self, MFA.self, Agent.self]
+            Auth.self, CredentialProcess.self, Exec.self, Serve.self, Console.self, Whoami.self, Logout.self, Code.self, Accounts.self, Devices.self, Doctor.self, KeyCommand.self, Keys.self, Profiles.self, Setup.self, VaultCommand.self, Policy.self, MFA.self, Agent.self]
     )
 
     public init() {}

@@ -4,6 +4,8 @@ import Glibc
 import Musl
 #endif
 
+import CProcessControl
+
 /// Another program latchkey runs (`udevadm`, a source profile's
 /// `credential_process`), with one policy for all of them:
 ///
@@ -71,23 +73,8 @@ public struct Subprocess {
         posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
         if errorOutput == .intoOutput { posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 2) }
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.forChild.variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in argv + envp { free(pointer) } }
         var pid: pid_t = 0
-        let spawned = ProcessHardening.withInheritedCoreLimit { posix_spawn(&pid, path, &actions, &attributes, argv, envp) }
+        let spawned = spawn { attributes, argv, envp in posix_spawn(&pid, path, &actions, &attributes, argv, envp) }
         close(pipeEnds[1])
         guard spawned == 0 else { throw SystemError("cannot run", path: path, errno: Errno(rawValue: spawned)) }
 
@@ -154,5 +141,78 @@ public struct Subprocess {
         return Outcome(
             status: exited && !timedOut ? (status >> 8) & 0xFF : nil, signal: exited ? nil : status & 0x7F, output: output,
             timedOut: timedOut)
+    }
+}
+
+// MARK: - Spawning
+
+extension Subprocess {
+    /// Calls `start` (`posix_spawn` or `posix_spawnp`) with the policy every
+    /// program gets: no signal blocked, SIGPIPE, SIGTERM, SIGINT, SIGHUP and
+    /// SIGQUIT at their defaults, the environment less latchkey's secrets,
+    /// the user's core limit. Returns what `start` returns.
+    fileprivate func spawn(
+        _ start: (inout posix_spawnattr_t, [UnsafeMutablePointer<CChar>?], [UnsafeMutablePointer<CChar>?]) -> Int32
+    ) -> Int32 {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.forChild.variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
+        return ProcessHardening.withInheritedCoreLimit { start(&attributes, argv, envp) }
+    }
+}
+
+// MARK: - A command in the foreground
+
+extension Subprocess {
+    /// Runs the program with latchkey's standard streams (the person's
+    /// terminal) and waits for it, as a shell runs a command: SIGINT and
+    /// SIGQUIT from the terminal reach the program by themselves (latchkey
+    /// ignores them meanwhile), SIGTERM and SIGHUP sent to latchkey are
+    /// passed on. ``path`` is looked up in `PATH` when it has no slash.
+    ///
+    /// The corresponding C functions are `posix_spawnp` and `waitpid`.
+    public func runAttached() throws(SystemError) -> Outcome {
+        latchkey_forward_signals(0)
+        var pid: pid_t = 0
+        let spawned = spawn { attributes, argv, envp in posix_spawnp(&pid, path, nil, &attributes, argv, envp) }
+        guard spawned == 0 else { throw SystemError("cannot run", path: path, errno: Errno(rawValue: spawned)) }
+        latchkey_forward_signals(pid)
+
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard Errno.current == .interrupted else { throw SystemError("cannot wait for", path: path) }
+        }
+        latchkey_forward_signals(0)
+        let exited = status & 0x7F == 0
+        return Outcome(status: exited ? (status >> 8) & 0xFF : nil, signal: exited ? nil : status & 0x7F, output: [], timedOut: false)
+    }
+
+    /// Waits until SIGINT, SIGTERM or SIGHUP arrives, which then no longer
+    /// end the process (`serve` stops its server and exits 0). Returns the
+    /// signal.
+    public static func awaitTerminationSignal() throws(SystemError) -> Int32 {
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { throw SystemError("cannot create a pipe") }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        guard latchkey_signals_to_pipe(ends[1]) == 0 else { throw SystemError("cannot handle signals") }
+        var byte: UInt8 = 0
+        while true {
+            let count = read(ends[0], &byte, 1)
+            if count == 1 { return Int32(byte) }
+            if count < 0, Errno.current == .interrupted { continue }
+            throw SystemError("cannot wait for a signal")
+        }
     }
 }

@@ -23,9 +23,9 @@ final class AuthWorld {
     static let adminRole = "arn:aws:iam::123456789012:role/admin"
     static let opsRole = "arn:aws:iam::123456789012:role/ops"
 
-    init(sealAccount: Bool = true) throws {
+    init(sealAccount: Bool = true, config: MFASTSServer.Config = .standard()) throws {
         try requireBinary()
-        server = try MFASTSServer.start(.standard())
+        server = try MFASTSServer.start(config)
         home = try TestHome()
         user = try #require(server.config.user(named: "alice"))
         device = try #require(user.mfaDevices.first)

@@ -119,7 +119,7 @@ struct OptionTableTests {
     func sameOptions() {
         let table = Set(CredentialOption.allCases.map { "--" + $0.name })
         for command in [CredentialProcess.self, Auth.self, Exec.self, Whoami.self] as [any ParsableCommand.Type] {
-            let own: Set<String> = command == Auth.self ? ["--format", "--write-profile"] : []
+            let own: Set<String> = command == Auth.self ? ["--format", "--write-profile"] : command == Exec.self ? ["--server"] : []
             #expect(Self.optionNames(command).subtracting(own) == table, "\(command)")
         }
         // `code`, which FastPaths also reads with the table: exactly its code options.

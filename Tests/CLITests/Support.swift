@@ -110,6 +110,10 @@ final class TestHome {
         /// status are then its own, and only the secrets rule applies.
         var isLatchkeyOutput = true
 
+        /// The process id (to signal a long-running command such as `serve`).
+        var pid: Int32 { program.process.processIdentifier }
+        func stdoutSoFar() -> [UInt8] { program.stdoutSoFar() }
+
         func wait(sourceLocation: SourceLocation = #_sourceLocation) throws -> RunResult {
             let output = program.wait(sourceLocation: sourceLocation)
             let result = RunResult(

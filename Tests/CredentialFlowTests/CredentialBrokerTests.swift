@@ -391,9 +391,29 @@ struct CredentialBrokerTests {
         let two = [aliceSerial, "arn:aws:iam::123456789012:mfa/alice-backup"]
         bench.sts.answer("GetCallerIdentity", STSAnswer.callerIdentity(arn: Self.aliceUser))
         bench.sts.answer("ListMFADevices", STSAnswer.mfaDevices(user: "alice", serials: two))
-        expectFlowError(.severalMFADevices(two)) { try bench.credentials(try discoverPlan()) }
+        expectFlowError(.severalMFADevices(two, profile: "disc")) { try bench.credentials(try discoverPlan()) }
         #expect(bench.sts.actions == ["GetCallerIdentity", "ListMFADevices", "GetCallerIdentity", "ListMFADevices"])
         #expect(bench.codes.madeAt.isEmpty)
+    }
+
+    @Test("Of several devices, the one whose account is on the token is used; on the token none or two: an error, no code")
+    func discoverOnToken() throws {
+        let two = [aliceSerial, "arn:aws:iam::123456789012:mfa/alice-backup"]
+        for onToken in [[two[1]], [], two] {
+            // A bench each: the first run caches its session.
+            let bench = try BrokerBench()
+            bench.codes.onToken = onToken
+            bench.sts.answer("GetCallerIdentity", STSAnswer.callerIdentity(arn: Self.aliceUser))
+            bench.sts.answer("ListMFADevices", STSAnswer.mfaDevices(user: "alice", serials: two))
+            if onToken.count == 1 {
+                answerSession(bench)
+                _ = try bench.credentials(try discoverPlan())
+                #expect(bench.sts.calls.last?.parameters["SerialNumber"] == two[1])
+            } else {
+                expectFlowError(.severalMFADevices(two, onToken: onToken, profile: "disc")) { try bench.credentials(try discoverPlan()) }
+            }
+            #expect(bench.codes.madeAt.count == (onToken.count == 1 ? 1 : 0))
+        }
     }
 
     @Test("The user name in an IAM user ARN")

@@ -217,6 +217,8 @@ final class ScriptedCodes: MFACodeSource {
     var makesCodes = true
     var typed: [String] = []
     var oversleep: UInt64 = 0
+    /// The serials whose accounts the token holds (`nil`: codes are typed).
+    var onToken: [String]?
     let clock: TestClock
     private(set) var madeAt: [UInt64] = []
     private(set) var waits: [UInt64] = []
@@ -232,6 +234,8 @@ final class ScriptedCodes: MFACodeSource {
     }
 
     func makesCodes(for use: MFAUse) -> Bool { makesCodes }
+
+    func serialsOnToken(_ serials: [String], for use: MFAUse) throws -> [String]? { onToken.map { serials.filter($0.contains) } }
 
     func code(for use: MFAUse, serial: String, at unixTime: UInt64) throws -> String {
         uses.append(use)

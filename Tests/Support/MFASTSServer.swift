@@ -439,7 +439,7 @@ public final class MFASTSServer: @unchecked Sendable {
         let head =
             "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: application/json\r\n"
             + "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-        let response = try LoopbackHTTP.exchange(port: port, request: Array(head.utf8) + body, timeoutSeconds: 10)
+        let response = try RawHTTP.exchange(port: port, request: Array(head.utf8) + body, timeoutSeconds: 10)
         guard response.status == 200 else {
             throw Failure(
                 "\(method) \(path) answered \(response.status): \(String(decoding: response.body, as: UTF8.self))")
@@ -452,9 +452,11 @@ public final class MFASTSServer: @unchecked Sendable {
 
 /// One request to 127.0.0.1 over a plain socket, read until the server
 /// closes the connection (the request says `Connection: close`). No proxy
-/// settings apply, and every wait is bounded by `timeoutSeconds`.
-private enum LoopbackHTTP {
-    static func exchange(port: Int, request: [UInt8], timeoutSeconds: Int) throws -> (status: Int, body: [UInt8]) {
+/// settings apply, and every wait is bounded by `timeoutSeconds`. Used for
+/// the test servers' control calls and to talk to latchkey's credential
+/// server byte by byte.
+public enum RawHTTP {
+    public static func exchange(port: Int, request: [UInt8], timeoutSeconds: Int) throws -> (status: Int, body: [UInt8]) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw failure("socket") }
         defer { close(descriptor) }
@@ -496,7 +498,7 @@ private enum LoopbackHTTP {
             let status = statusLine.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
         else {
             throw MFASTSServer.Failure(
-                "an unreadable control response: \(String(decoding: response.prefix(200), as: UTF8.self))")
+                "an unreadable response: \(String(decoding: response.prefix(200), as: UTF8.self))")
         }
         return (status, Array(response[(end + 4)...]))
     }

@@ -84,4 +84,71 @@ struct AuthOnKeyTests {
             #expect(stats.mfaChecks == 1 && stats.count("GetSessionToken") == 1 && stats.count("AssumeRole") == 1, "\(stats)")
         }
     }
+
+    @Test("exec --server with the key: the AWS CLI and boto3 fetch the role session from latchkey's server; one CALCULATE for all of it")
+    func credentialServerWithTheKey() async throws {
+        let server = try MFASTSServer.start(.standard())
+        defer { server.stop() }
+        let device = try #require(server.config.user(named: "alice")?.mfaDevices.first)
+        let session = try VirtualKeySession(directory: try VirtualKeySession.temporaryDirectory())
+        try writeProfiles(home: session.home, server: server)
+        func tool(_ name: String) -> String {
+            let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+            return directories.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/\(name)"
+        }
+        let script = """
+            echo "static ${AWS_ACCESS_KEY_ID-unset} ${AWS_SESSION_TOKEN-unset}"
+            echo "cli $('\(tool("aws"))' sts get-caller-identity --region eu-west-1 --output text --query Arn)"
+            '\(tool("python3"))' -c 'import boto3; s = boto3.Session(); print("boto3", s.client("sts", region_name="eu-west-1").get_caller_identity()["Arn"], s.get_credentials().method)'
+            """
+        try await session.withKey {
+            let added = try await LatchkeyOnKeyTests.latchkey(
+                home: session.home, ["accounts", "add", device.serial, "--yubikey"], input: device.seedBase32)
+            #expect(added.status == 0, "\(added)")
+            session.clearLog()
+            let result = try await LatchkeyOnKeyTests.latchkey(
+                home: session.home, ["exec", "--profile", "admin", "--server", "--", "/bin/bash", "-c", script],
+                environment: ["AWS_ENDPOINT_URL": server.endpoint], timeout: 90)
+            #expect(result.status == 0, "\(result)")
+            let role = "arn:aws:sts::123456789012:assumed-role/admin/alice"
+            #expect(result.stdout == "static unset unset\ncli \(role)\nboto3 \(role) container-role\n", "\(result)")
+            #expect(session.instructions() == ["SELECT", "CALCULATE"], "\(session.instructions())")
+            let stats = try server.stats()
+            #expect(stats.mfaAccepted == 1 && stats.count("AssumeRole") == 1, "\(stats)")
+        }
+    }
+
+    @Test("two MFA devices for one user, one on the virtual key: without mfa_serial the key's device is used; mfa list says the key makes its codes")
+    func twoDevicesOneOnTheKey() async throws {
+        var config = MFASTSServer.Config.standard()
+        let other = MFASTSServer.MFADevice(serial: "arn:aws:iam::123456789012:mfa/alice-phone", seedBase32: LatchkeyOnKeyTests.randomBase32())
+        config.users[0].mfaDevices.insert(other, at: 0)
+        let server = try MFASTSServer.start(config)
+        defer { server.stop() }
+        let user = try #require(server.config.user(named: "alice"))
+        let onKey = user.mfaDevices[1]
+        let session = try VirtualKeySession(directory: try VirtualKeySession.temporaryDirectory())
+        try FileManager.default.createDirectory(atPath: session.home + "/.aws", withIntermediateDirectories: true)
+        try writeBytes(session.home + "/.aws/credentials", Array("""
+            [pick]
+            aws_access_key_id = \(user.accessKeyID)
+            aws_secret_access_key = \(user.secretAccessKey)
+
+            """.utf8))
+        try writeBytes(session.home + "/.aws/config", Array("[profile pick]\nlatchkey_mfa = yubikey\nregion = eu-west-1\n".utf8))
+        let environment = ["AWS_ENDPOINT_URL": server.endpoint]
+        try await session.withKey {
+            let added = try await LatchkeyOnKeyTests.latchkey(home: session.home, ["accounts", "add", onKey.serial, "--yubikey"], input: onKey.seedBase32)
+            #expect(added.status == 0, "\(added)")
+            let auth = try await LatchkeyOnKeyTests.latchkey(home: session.home, ["auth", "--profile", "pick"], environment: environment)
+            #expect(auth.status == 0 && auth.stdout.hasPrefix("export AWS_ACCESS_KEY_ID=ASIA"), "\(auth)")
+            #expect(auth.stderr.contains("Using the MFA device \(onKey.serial), the one of the 2 IAM lists"), "\(auth)")
+            let stats = try server.stats()
+            #expect(stats.mfaAccepted == 1 && stats.mfaRejected == 0, "\(stats)")
+            let list = try await LatchkeyOnKeyTests.latchkey(home: session.home, ["mfa", "list", "--profile", "pick", "--json"], environment: environment)
+            #expect(list.status == 0, "\(list)")
+            #expect(list.stdout.contains("{\"serial\":\"\(other.serial)\",\"enabled\"") && list.stdout.contains("\"yubikey\":\"no\",\"codes\":\"none\"}"), "\(list)")
+            #expect(list.stdout.contains("\"yubikey\":\"yes\",\"codes\":\"yubikey\"}"), "\(list)")
+        }
+    }
 }

@@ -19,4 +19,21 @@ int latchkey_accept_cloexec(int fd);
 /// with errno set.
 int latchkey_peer_credentials(int fd, int *pid, unsigned int *uid, unsigned int *gid);
 
+#include <sys/types.h>
+
+// Why these exist: a signal handler must be async-signal-safe, which Swift
+// code cannot promise; these handlers are a few lines of C.
+
+/// While a foreground command runs (`exec --server`): SIGTERM and SIGHUP
+/// sent to latchkey are sent on to `child` (nothing while it is 0), SIGINT
+/// and SIGQUIT are ignored (the terminal sends them to the command itself).
+/// Call with 0 before starting the command, then with its pid. Returns 0,
+/// or -1 with errno set. The corresponding C call is `sigaction`.
+int latchkey_forward_signals(pid_t child);
+
+/// Until the process ends (`serve`): SIGINT, SIGTERM and SIGHUP each write
+/// their number, one byte, to `fd` (a pipe's write end) instead of ending
+/// the process. Returns 0, or -1 with errno set.
+int latchkey_signals_to_pipe(int fd);
+
 #endif

@@ -19,12 +19,23 @@ struct Exec: ParsableCommand {
             uses these credentials, not the profile). latchkey replaces itself with the
             command, so its exit status is the command's (127 when it cannot be run).
 
+            With --server, latchkey instead serves the credentials on 127.0.0.1 and
+            runs the command with AWS_CONTAINER_CREDENTIALS_FULL_URI and
+            AWS_CONTAINER_AUTHORIZATION_TOKEN (and no static keys), so the SDKs fetch
+            fresh credentials whenever they need them: a command that runs for hours
+            keeps working (one touch per refresh, whatever the number of requests).
+            latchkey stays until the command exits and then exits with its status.
+
             Examples:
               latchkey exec --profile work --yubikey -- aws s3 ls
               latchkey exec --sealed -- terraform plan
+              latchkey exec --profile work --server -- terraform apply
             """)
 
     @OptionGroup var options: CredentialOptions
+
+    @Flag(help: "Serve the credentials to the command on 127.0.0.1 (the container credential provider) instead of setting keys.")
+    var server = false
 
     @Argument(parsing: .postTerminator, help: ArgumentHelp("The command and its arguments, after --.", valueName: "command"))
     var command: [String] = []
@@ -36,6 +47,7 @@ struct Exec: ParsableCommand {
     func run() throws { try run(.live) }
 
     func run(_ world: World) throws {
+        if server { return try runWithServer(world) }
         let (session, setup) = try CredentialService(world: world).obtain(options.request)
         // This process becomes the command, so its own environment is the
         // command's: change it in place, then exec. latchkey's own secrets
@@ -58,5 +70,26 @@ struct Exec: ParsableCommand {
         ProcessHardening.withInheritedCoreLimit { _ = execvp(command[0], argv) }
         let failure = Errno.current
         throw LatchkeyError(.commandNotRun, "cannot run \(command[0]): \(failure)")
+    }
+}
+
+extension Exec {
+    /// `exec --server`: the session first (any prompt or touch before the
+    /// command owns the terminal), then the server, then the command,
+    /// waited for.
+    func runWithServer(_ world: World) throws {
+        let request = options.request
+        let server = try CredentialServer(world: world, request: request)
+        let (session, setup) = try CredentialService(world: world).obtain(request)
+        try server.start(serving: session)
+        defer { server.stop() }
+        let environment = server.environment(for: world.environment, region: setup.plan.region)
+        let outcome: Subprocess.Outcome
+        do {
+            outcome = try Subprocess(command[0], Array(command.dropFirst()), environment: environment).runAttached()
+        } catch {
+            throw LatchkeyError(.commandNotRun, "cannot run \(command[0]): \(error.errno)")
+        }
+        if outcome.shellStatus != 0 { throw ExitCode(outcome.shellStatus) }
     }
 }

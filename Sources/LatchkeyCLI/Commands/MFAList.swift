@@ -22,7 +22,9 @@ struct MFAList: ParsableCommand {
             Services:USER@ACCOUNT`) in the sealed vault, on the YubiKey and among the TPM
             accounts (their list only: the TPM itself is not opened). Each answer
             is yes, no, or unknown with the reason (no key plugged in, pcscd not
-            running, no vault passphrase…).
+            running, no vault passphrase…); `codes` names the token that makes the device's
+            codes (yubikey, sealed, tpm, several, or none). Without mfa_serial, a profile whose user
+            has several devices uses the one whose account is on the chosen token.
 
             Examples:
               latchkey mfa list --profile dev
@@ -32,7 +34,7 @@ struct MFAList: ParsableCommand {
     @Option(help: ArgumentHelp("The AWS profile (default: AWS_PROFILE, else `default`).", valueName: "name"))
     var profile: String?
 
-    @Flag(help: "Print JSON: {\"user\": ARN, \"devices\": [{\"serial\", \"enabled\", \"sealed\", \"yubikey\", \"tpm\"}]}.")
+    @Flag(help: "Print JSON: {\"user\": ARN, \"devices\": [{\"serial\", \"enabled\", \"sealed\", \"yubikey\", \"tpm\", \"codes\"}]}.")
     var json = false
 
     @OptionGroup var key: KeyOptions
@@ -48,13 +50,18 @@ struct MFAList: ParsableCommand {
         let places = CodePlaces(world: world, key: key, passphraseFile: passphrase.passphraseFile)
         let rows = devices.map { device in
             let names = AWSAccountNames.candidates(account: nil, serial: device.serialNumber) + (oathAccount.map { [$0] } ?? [])
+            let sealed = places.sealed(names)
+            let yubikey = places.yubikey(names)
+            let tpm = places.tpm(names)
+            // Which tokens make this device's codes (more than one: the same seed twice).
+            let makers = [("yubikey", yubikey), ("sealed", sealed), ("tpm", tpm)].filter { $0.1 == "yes" }.map(\.0)
             return (
                 serial: device.serialNumber, enabled: device.enableDate.map(AWSTimestamp.iso8601) ?? "",
-                sealed: places.sealed(names), yubikey: places.yubikey(names), tpm: places.tpm(names))
+                sealed: sealed, yubikey: yubikey, tpm: tpm, codes: makers.isEmpty ? "none" : makers.joined(separator: ","))
         }
         if json {
             let items = rows.map { row in
-                "{" + [("serial", row.serial), ("enabled", row.enabled), ("sealed", row.sealed), ("yubikey", row.yubikey), ("tpm", row.tpm)]
+                "{" + [("serial", row.serial), ("enabled", row.enabled), ("sealed", row.sealed), ("yubikey", row.yubikey), ("tpm", row.tpm), ("codes", row.codes)]
                     .map { "\"\($0.0)\":\"\(CredentialOutput.jsonEscaped($0.1))\"" }.joined(separator: ",") + "}"
             }
             world.standardOutput("{\"user\":\"\(CredentialOutput.jsonEscaped(identity.arn))\",\"devices\":[\(items.joined(separator: ","))]}\n")
@@ -65,7 +72,7 @@ struct MFAList: ParsableCommand {
             return
         }
         for row in rows {
-            world.standardOutput("\(row.serial)  enabled \(row.enabled.isEmpty ? "?" : row.enabled)  sealed: \(row.sealed)  yubikey: \(row.yubikey)  tpm: \(row.tpm)\n")
+            world.standardOutput("\(row.serial)  enabled \(row.enabled.isEmpty ? "?" : row.enabled)  sealed: \(row.sealed)  yubikey: \(row.yubikey)  tpm: \(row.tpm)  codes: \(row.codes)\n")
         }
     }
 }

@@ -30,6 +30,8 @@ extension CredentialProcess: WorldCommand {}
 extension Devices: WorldCommand {}
 extension Doctor: WorldCommand {}
 extension Exec: WorldCommand {}
+extension Serve: WorldCommand {}
+extension Console: WorldCommand {}
 extension KeyPasswordClear: WorldCommand {}
 extension KeyPasswordSet: WorldCommand {}
 extension KeyReset: WorldCommand {}

@@ -40,6 +40,18 @@ struct MFACodes: MFACodeSource {
         return try token.mfaCodes(account: use.oathAccount, serial: serial, at: [unixTime])[0]
     }
 
+    /// The devices whose account (by the names ``AWSAccountNames`` gives a
+    /// serial) is on the token that makes `use`'s codes: listed once, no
+    /// touch. `nil` when codes are typed, or the profile names one account
+    /// for any device (`latchkey_oath_account`), which says nothing about
+    /// which device it belongs to.
+    func serialsOnToken(_ serials: [String], for use: MFAUse) throws -> [String]? {
+        guard use.oathAccount == nil, let token = try token(for: use) else { return nil }
+        if let sealed = token as? SealedTokens, !sealed.vault.exists { return [] }
+        let ids = Set(try token.list().accounts.filter { $0.type == "totp" }.map(\.id))
+        return serials.filter { serial in AWSAccountNames.candidates(account: nil, serial: serial).contains(where: ids.contains) }
+    }
+
     func typedCode(for use: MFAUse, serial: String) throws -> String {
         if let code = request.mfaCode { return code }
         if try source(for: use) == .agent { return try AgentClient(world: world).code(serial: serial) }

@@ -21,6 +21,20 @@ The query API (POST / with a form body, Version 2011-06-15 for STS and
     sts GetCallerIdentity
     iam ListMFADevices    UserName
 
+The console federation endpoint (AWS's custom identity broker flow), GET
+with a query or POST with a form body:
+
+    /federation Action=getSigninToken  Session={"sessionId","sessionKey",
+                "sessionToken"} of a session this server issued,
+                SessionDuration 900..43200 (AssumeRole sessions only)
+                -> {"SigninToken": "..."}; a GetSessionToken session gets
+                400 and AWS's "Only federation tokens or assume role tokens
+                may be used for federated login."
+    /federation Action=login  SigninToken, Destination, Issuer
+                -> 302 to Destination for a token this server issued
+
+Both count in "actions" (getSigninToken, login) and take faults.
+
 Control endpoints, without authentication, for tests:
 
     GET  /__stats    {"mfa_checks", "mfa_accepted", "mfa_rejected",
@@ -97,6 +111,7 @@ MESSAGES = {
     "session_gst": "Cannot call GetSessionToken with session credentials",
     "chaining": "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
     "max_session": "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+    "federation_gst": "Only federation tokens or assume role tokens may be used for federated login.",
 }
 
 
@@ -244,6 +259,7 @@ class State:
         self.reset()
 
     def reset(self):
+        self.signin_tokens = {}
         self.faults = []
         self.spent = set()
         self.stats = {"mfa_checks": 0, "mfa_accepted": 0, "mfa_rejected": 0, "actions": {}, "requests": 0}
@@ -627,6 +643,8 @@ class Handler(BaseHTTPRequestHandler):
                 snapshot = json.loads(json.dumps(state.stats))
                 snapshot["virtual_devices"] = len(state.virtual)
             self.send_json(200, snapshot)
+        elif self.path.startswith("/federation?"):
+            self.federation(self.path.partition("?")[2].encode())
         else:
             self.send_json(404, {"error": "no such endpoint: GET %s" % self.path})
 
@@ -638,6 +656,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(411, {"error": "a Content-Length is required"})
         elif self.path.startswith("/__"):
             self.control(body)
+        elif self.path == "/federation":
+            self.federation(body)
         else:
             self.api(body)
 
@@ -691,6 +711,58 @@ class Handler(BaseHTTPRequestHandler):
         self.send(200, '<%sResponse xmlns="%s"><%sResult>%s</%sResult><ResponseMetadata>%s</ResponseMetadata>'
                   '</%sResponse>\n' % (action, NAMESPACES[service], action, result, action,
                                        element("RequestId", self.request_id), action))
+
+    def federation(self, query):
+        """getSigninToken and login (see the module's documentation)."""
+        state = self.server.state
+        params = dict(urllib.parse.parse_qsl(query.decode("utf-8", "replace"), keep_blank_values=True))
+        action = params.get("Action")
+        with state.lock:
+            state.stats["requests"] += 1
+            if action is not None:
+                state.stats["actions"][action] = state.stats["actions"].get(action, 0) + 1
+            fault = state.take_fault(action) if action is not None else None
+        if fault is not None and self.apply(fault):
+            return
+        if action == "getSigninToken":
+            try:
+                session = json.loads(params.get("Session", ""))
+                key_id, secret, token = session["sessionId"], session["sessionKey"], session["sessionToken"]
+            except (ValueError, KeyError, TypeError):
+                self.send(400, "Invalid Session parameter", "text/plain")
+                return
+            duration = params.get("SessionDuration")
+            with state.lock:
+                key = state.keys.get(key_id) if isinstance(key_id, str) else None
+                valid = (key is not None and key.temporary and isinstance(secret, str) and isinstance(token, str)
+                         and hmac.compare_digest(key.secret, secret) and hmac.compare_digest(key.token, token)
+                         and key.expires > state.now())
+                if not valid:
+                    self.send(400, "Invalid or expired session credentials", "text/plain")
+                    return
+                if key.kind != "role":
+                    self.send(400, MESSAGES["federation_gst"], "text/plain")
+                    return
+                if duration is not None and not (duration.isdigit() and 900 <= int(duration) <= 43200):
+                    self.send(400, "SessionDuration must be between 900 and 43200", "text/plain")
+                    return
+                signin_token = base64.urlsafe_b64encode(secrets.token_bytes(96)).decode()
+                state.signin_tokens[signin_token] = (key.access_key_id, state.now() + 900)
+            self.send_json(200, {"SigninToken": signin_token})
+        elif action == "login":
+            with state.lock:
+                issued = state.signin_tokens.pop(params.get("SigninToken", ""), None)
+                good = issued is not None and issued[1] > state.now()
+            destination = params.get("Destination", "")
+            if not good or not destination.startswith("https://"):
+                self.send(400, "Invalid SigninToken or Destination", "text/plain")
+                return
+            self.send_response(302)
+            self.send_header("Location", destination)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        else:
+            self.send(400, "Unknown Action", "text/plain")
 
     def apply(self, fault):
         """Acts out a fault; True when the request has been dealt with."""
