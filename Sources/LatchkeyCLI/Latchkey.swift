@@ -8,23 +8,53 @@ public struct Latchkey: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "latchkey",
         abstract: "Short-lived AWS credentials from a touch of a hardware key or a sealed local TOTP secret.",
-        discussion: """
-            Secrets are read from stdin, a file or the terminal, never from the command line.
-
-            Examples:
-              printf '%s' 'otpauth://totp/AWS:alice?secret=JBSWY3DPEHPK3PXP' | latchkey accounts add alice --sealed
-              latchkey code alice --sealed
-              latchkey accounts list --sealed --json
-
-            Exit codes:
-            \(ExitStatus.helpTable)
-            """,
+        discussion: Latchkey.discussion,
         version: Latchkey.version,
         subcommands: [
             Auth.self, CredentialProcess.self, Exec.self, Serve.self, Console.self, Whoami.self, Logout.self, Code.self, Accounts.self, Devices.self, Doctor.self, KeyCommand.self, Keys.self, Profiles.self, Setup.self, VaultCommand.self, Policy.self, MFA.self, Agent.self]
     )
 
     public init() {}
+
+    /// The top-level help: the main job first (a touch of the key into
+    /// credentials for a shell, for every AWS tool through
+    /// `credential_process`, for one command), then the uses on a box with no
+    /// key plugged in. A headless line for an MFA source is shown only when
+    /// this build has that source, so the text stays true for every build.
+    static let discussion: String = {
+        var headless = [
+            example("latchkey auth --profile work --sealed", "a TOTP secret sealed under a passphrase on this box")
+        ]
+        if MFASource(rawValue: "tpm") != nil {
+            headless.append(example("latchkey auth --profile work --tpm", "a TOTP secret sealed to this box's TPM"))
+        }
+        if MFASource(rawValue: "agent") != nil {
+            headless.append(example("latchkey auth --profile work --agent", "the laptop's key, reached over SSH"))
+        }
+        return """
+            Secrets are read from stdin, a file or the terminal, never from the command line.
+
+            Examples (a touch of the YubiKey into short-lived AWS credentials):
+            \(example("eval \"$(latchkey auth --profile work --yubikey)\"", "this shell gets AWS_* variables"))
+            \(example("credential_process = latchkey credential-process --profile admin", "in ~/.aws/config, for every AWS tool"))
+            \(example("latchkey exec --profile admin -- terraform plan", "one command gets them"))
+
+            With no key plugged in (headless boxes):
+            \(headless.joined(separator: "\n"))
+
+            First steps:
+            \(example("latchkey mfa enroll --profile work --yubikey", "a new MFA device in AWS, its seed straight onto the key"))
+            \(example("latchkey doctor", "pcscd, the key, the device rules, the clock and the profiles"))
+
+            Exit codes:
+            \(ExitStatus.helpTable)
+            """
+    }()
+
+    /// One example line: the command, then what it does after `#`.
+    private static func example(_ command: String, _ what: String) -> String {
+        "  \(command)\n      # \(what)"
+    }
 
     /// `latchkey 0.4.0 (git 56cf85f1a2b3)`: the package version and the
     /// revision it was built from.

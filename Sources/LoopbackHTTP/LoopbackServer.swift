@@ -137,7 +137,9 @@ public final class LoopbackServer: Sendable {
 
     private func acceptLoop() {
         while true {
-            let client = accept(listener, nil, nil)
+            // Close-on-exec from the start: a command latchkey starts
+            // meanwhile never inherits the connection.
+            let client = acceptCloseOnExec(listener)
             if client < 0 {
                 if state.withLock({ $0.stopped }) { return }
                 let error = Errno.current
@@ -147,8 +149,6 @@ public final class LoopbackServer: Sendable {
                 }
                 return
             }
-            // Not inherited by a command latchkey starts meanwhile.
-            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
             let admitted = state.withLock { state in
                 guard state.connections < settings.maximumConnections else { return false }
                 state.connections += 1

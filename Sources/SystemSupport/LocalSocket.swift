@@ -135,7 +135,7 @@ public final class LocalSocket {
             if fds[1].revents != 0 { return .woken }
             if fds[0].revents != 0 { break }
         }
-        let client = latchkey_accept_cloexec(fd)
+        let client = acceptCloseOnExec(fd)
         guard client >= 0 else {
             // A client that gave up between poll and accept: wait again.
             if [ECONNABORTED, EINTR, EAGAIN].contains(errno) { return .timedOut }
@@ -231,6 +231,10 @@ public final class LocalSocket {
         return address
     }
 }
+
+/// `accept(2)` on `listener` with the new descriptor close-on-exec from the
+/// start (`accept4`, `SOCK_CLOEXEC`): no child started meanwhile inherits it.
+public func acceptCloseOnExec(_ listener: Int32) -> Int32 { latchkey_accept_cloexec(listener) }
 
 /// A point in time on the monotonic clock, for bounded waits.
 public struct Deadline: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyCore
 import OATH
 import TestSupport
 import Testing
@@ -97,6 +98,33 @@ struct HelpTests {
         #expect(result.stdout.contains("USAGE: latchkey"))
         #expect(result.stdout.contains("Example"), "latchkey \(command.joined(separator: " ")) --help has no example")
         #expect(!FileManager.default.fileExists(atPath: home.vaultDirectory), "help touches no files")
+    }
+
+    @Test("The top-level help shows the main job first (auth --yubikey, credential_process, exec), then the headless uses")
+    func mainJobFirst() throws {
+        try requireBinary()
+        let home = try TestHome()
+        let result = try home.run(["--help"], passphrase: .some(nil))
+        #expect(result.status == 0, "\(result)")
+        let order = [
+            "latchkey auth --profile work --yubikey",
+            "credential_process = latchkey credential-process --profile admin",
+            "latchkey exec --profile admin -- terraform plan",
+            "With no key plugged in",
+            "latchkey auth --profile work --sealed",
+        ]
+        let positions = order.map { result.stdout.range(of: $0)?.lowerBound }
+        for (text, position) in zip(order, positions) {
+            #expect(position != nil, "--help does not show \(text)")
+        }
+        let found = positions.compactMap { $0 }
+        #expect(found == found.sorted(), "--help shows the main job's examples out of order")
+        // A headless source appears exactly when this build has it.
+        for source in ["tpm", "agent"] {
+            #expect(
+                result.stdout.contains("latchkey auth --profile work --\(source)") == (MFASource(rawValue: source) != nil),
+                "--help and the build disagree about --\(source)")
+        }
     }
 
     @Test("The top-level help lists every exit code scripts branch on")
