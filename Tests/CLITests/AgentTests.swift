@@ -281,4 +281,38 @@ struct AgentTests {
         #expect(text.contains("listening on the socket the service manager passed"), "\(text)")
         #expect(text.contains("host devbox-7: profile admin: ok"), "\(text)")
     }
+
+    @Test("--confirm: the person at the agent's terminal (a pty from script(1)) allows one request and refuses the next")
+    func confirmOnTheTerminal() throws {
+        let world = try AuthWorld()
+        let sockets = try socketDirectory()
+        let socket = sockets.file("agent.sock")
+        let pidFile = sockets.file("agent.pid")
+        let command = "echo $$ > '\(pidFile)'; exec " + [latchkeyBinary, "agent", "--socket", socket, "--sealed", "--allow", "admin", "--allow", "ops", "--confirm"]
+            .map { "'\($0)'" }.joined(separator: " ")
+        var environment = ["PATH": "/usr/bin:/bin", "HOME": world.home.home, "LATCHKEY_PASSPHRASE": world.home.passphrase]
+        environment.merge(world.environment) { $1 }
+        // script(1) runs the agent on a new pty and copies its stdin there:
+        // the answers wait in the pty's input until the agent asks.
+        let agent = try SpawnedProgram(
+            "/bin/sh", ["-c", "(printf 'y\\nn\\n'; sleep 20) | /usr/bin/script -qfec \"$0\" /dev/null", command],
+            environment: environment, log: sockets.file("agent.log"))
+        let deadline = Date().addingTimeInterval(15)
+        while LocalSocket.state(of: socket) != .live, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        let (box, boxEnvironment) = try devBox(socket: socket, world)
+        let allowed = try box.run(["credential-process", "--agent", "--profile", "admin"], passphrase: nil, environment: boxEnvironment)
+        #expect(allowed.status == 0, "\(allowed)")
+        let refused = try box.run(["credential-process", "--agent", "--profile", "ops"], passphrase: nil, environment: boxEnvironment)
+        #expect(refused.status == 24 && refused.errorLine.contains("did not allow credentials for profile 'ops'"), "\(refused)")
+        // SIGTERM to latchkey itself: it removes its socket, script(1) ends.
+        if let pid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+            kill(pid, SIGTERM)
+        }
+        let stopDeadline = Date().addingTimeInterval(10)
+        while FileManager.default.fileExists(atPath: socket), Date() < stopDeadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(!FileManager.default.fileExists(atPath: socket), "the agent stopped and removed its socket")
+        agent.stop(signal: SIGKILL, grace: 0)
+        let log = (try? String(contentsOfFile: sockets.file("agent.log"), encoding: .utf8)) ?? ""
+        #expect(log.contains("devbox-7 asks for credentials for profile 'admin'. Allow? [y/N]"), "\(log)")
+    }
 }
