@@ -147,8 +147,8 @@ struct AuthOnKeyTests {
             #expect(stats.mfaAccepted == 1 && stats.mfaRejected == 0, "\(stats)")
             let list = try await LatchkeyOnKeyTests.latchkey(home: session.home, ["mfa", "list", "--profile", "pick", "--json"], environment: environment)
             #expect(list.status == 0, "\(list)")
-            #expect(list.stdout.contains("{\"serial\":\"\(other.serial)\",\"enabled\"") && list.stdout.contains("\"yubikey\":\"no\",\"codes\":\"none\"}"), "\(list)")
-            #expect(list.stdout.contains("\"yubikey\":\"yes\",\"codes\":\"yubikey\"}"), "\(list)")
+            #expect(list.stdout.contains("{\"serial\":\"\(other.serial)\",\"enabled\"") && list.stdout.contains("\"yubikey\":\"no\",\"tpm\":\"no\",\"codes\":\"none\"}"), "\(list)")
+            #expect(list.stdout.contains("\"yubikey\":\"yes\",\"tpm\":\"no\",\"codes\":\"yubikey\"}"), "\(list)")
         }
     }
 }
