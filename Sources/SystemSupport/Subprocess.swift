@@ -203,16 +203,6 @@ extension Subprocess {
     /// end the process (`serve` stops its server and exits 0). Returns the
     /// signal.
     public static func awaitTerminationSignal() throws(SystemError) -> Int32 {
-        var ends: [Int32] = [-1, -1]
-        guard pipe(&ends) == 0 else { throw SystemError("cannot create a pipe") }
-        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-        guard latchkey_signals_to_pipe(ends[1]) == 0 else { throw SystemError("cannot handle signals") }
-        var byte: UInt8 = 0
-        while true {
-            let count = read(ends[0], &byte, 1)
-            if count == 1 { return Int32(byte) }
-            if count < 0, Errno.current == .interrupted { continue }
-            throw SystemError("cannot wait for a signal")
-        }
+        try TerminationSignals().wait()
     }
 }

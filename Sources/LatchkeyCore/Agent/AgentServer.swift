@@ -1,6 +1,5 @@
 import AgentProtocol
 import AWSSigning
-import Synchronization
 import SystemSupport
 
 #if canImport(Glibc)
@@ -8,7 +7,7 @@ import Glibc
 #endif
 
 /// `latchkey agent`'s loop: listens on the socket, takes one connection at
-/// a time (a request, then its answer), and runs until SIGTERM or SIGINT,
+/// a time (a request, then its answer), and runs until SIGTERM, SIGINT or SIGHUP,
 /// then removes its socket and wipes what it held.
 ///
 /// One request at a time is the point, not a limit: two requests never
@@ -26,7 +25,7 @@ public struct AgentServer {
         self.socketPath = socketPath
     }
 
-    /// Listens until SIGTERM or SIGINT. `ready` runs once the socket accepts
+    /// Listens until SIGTERM, SIGINT or SIGHUP. `ready` runs once the socket accepts
     /// connections.
     public func run(ready: () -> Void = {}) throws {
         let world = service.world
@@ -44,7 +43,7 @@ public struct AgentServer {
                 throw LatchkeyError(.usage, "cannot listen at \(socketPath): \(error.detail ?? error.errno.description)")
             }
         }
-        let stop = try StopSignals()
+        let stop = try TerminationSignals()
         defer {
             listener.close()
             service.dropVault()
@@ -53,9 +52,10 @@ public struct AgentServer {
         ready()
         while true {
             let waitMilliseconds = service.secondsUntilVaultExpiry.map { Int32(clamping: $0 * 1000 + 50) } ?? -1
-            switch try listener.accept(orWakeOn: stop.readFD, timeoutMilliseconds: waitMilliseconds) {
+            switch try listener.accept(orWakeOn: stop.readDescriptor, timeoutMilliseconds: waitMilliseconds) {
             case .woken:
-                log("stopping (\(stop.signalName)); socket removed")
+                let signal = (try? stop.wait()).map(TerminationSignals.name) ?? "a signal"
+                log("stopping (\(signal)); socket removed")
                 return
             case .timedOut:
                 if service.secondsUntilVaultExpiry == 0 {
@@ -123,46 +123,5 @@ public struct AgentServer {
 
     private func log(_ text: String) {
         service.world.standardError("\(UTCDateTime(secondsSince1970: Int64(service.world.unixTime)).iso8601) latchkey agent: \(text)\n")
-    }
-}
-
-/// SIGTERM and SIGINT as a readable pipe, for the accept loop's `poll`.
-private final class StopSignals {
-    private static let writeEnd = Atomic<Int32>(-1)
-    private static let received = Atomic<Int32>(0)
-    let readFD: Int32
-    private let writeFD: Int32
-
-    init() throws {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw SystemError("cannot create a pipe") }
-        (readFD, writeFD) = (fds[0], fds[1])
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        _ = fcntl(writeFD, F_SETFL, O_NONBLOCK)
-        Self.writeEnd.store(writeFD, ordering: .relaxed)
-        // write(2) and atomic stores are async-signal-safe.
-        let handler: @convention(c) (Int32) -> Void = { signal in
-            StopSignals.received.store(signal, ordering: .relaxed)
-            var byte: UInt8 = 1
-            _ = write(StopSignals.writeEnd.load(ordering: .relaxed), &byte, 1)
-        }
-        signal(SIGTERM, handler)
-        signal(SIGINT, handler)
-        // A launcher may hand over a mask with them blocked
-        // (systemd-socket-activate does): they must reach the handler.
-        var stopping = sigset_t()
-        sigemptyset(&stopping)
-        sigaddset(&stopping, SIGTERM)
-        sigaddset(&stopping, SIGINT)
-        pthread_sigmask(SIG_UNBLOCK, &stopping, nil)
-    }
-
-    var signalName: String { Self.received.load(ordering: .relaxed) == SIGINT ? "SIGINT" : "SIGTERM" }
-
-    deinit {
-        signal(SIGTERM, SIG_DFL)
-        signal(SIGINT, SIG_DFL)
-        close(readFD)
-        close(writeFD)
     }
 }
