@@ -6,7 +6,8 @@
 // parser, `100 Continue` blocks included), a blank line, then the body. Any
 // other input is a body that came with status 200. The response then goes
 // to every result parser latchkey has (GetSessionToken, AssumeRole,
-// GetCallerIdentity, ListMFADevices), whose errors are read as latchkey
+// GetCallerIdentity, ListMFADevices, CreateVirtualMFADevice, GetUser,
+// ListAccessKeys, CreateAccessKey), whose errors are read as latchkey
 // reads them. Checked besides "no crash":
 //
 // - a parsed document stays within the parser's depth and element bounds;
@@ -63,6 +64,22 @@ func results(_ response: TransportResponse) {
     check {
         let list = try ListMFADevicesResult(parsing: response)
         invariant(!list.isTruncated || list.marker != nil, "a truncated device list without a marker")
+        return nil
+    }
+    check {
+        use(try CreateVirtualMFADeviceResult(parsing: response).description)
+        use(try IAMUser(parsing: response))
+        return nil
+    }
+    check {
+        for key in try ListAccessKeysResult(parsing: response).keys { use(key.createDate) }
+        return nil
+    }
+    check {
+        let created = try CreateAccessKeyResult(parsing: response)
+        let secret = created.secretAccessKey.bytes
+        invariant((16...128).contains(secret.count) && secret.allSatisfy { (0x21...0x7E).contains($0) }, "a secret access key out of bounds")
+        invariant(!created.description.contains(String(decoding: secret, as: UTF8.self)), "the description shows the secret")
         return nil
     }
 }

@@ -17,14 +17,26 @@ public enum ConfigFileEditor {
     public static func settingProperties(
         _ properties: [Property], inProfile name: String, in file: [UInt8]
     ) throws(CredentialsFileEditor.EditError) -> [UInt8] {
+        try setting(properties, named: name, header: name == "default" ? "[default]" : "[profile \(name)]", in: file) { lines in
+            headerMatcher(for: name, lines: lines, in: file)
+        }
+    }
+
+    /// `file` with `properties` set in the last section `matcher` picks,
+    /// or in a new section `header` at the end. Shared with
+    /// ``CredentialsFileEditor/settingProperties(_:inSection:in:)``.
+    static func setting(
+        _ properties: [Property], named name: String, header: String, in file: [UInt8],
+        matcher: ([CredentialsFileEditor.Line]) -> (String?) -> Bool
+    ) throws(CredentialsFileEditor.EditError) -> [UInt8] {
         typealias Editor = CredentialsFileEditor
         try Editor.check(name, properties)
         let lines = Editor.Line.split(file)
         let newline = Editor.newline(lines, in: file)
-        let spans = Editor.sectionSpans(lines: lines, in: file, matching: headerMatcher(for: name, lines: lines, in: file))
+        let spans = Editor.sectionSpans(lines: lines, in: file, matching: matcher(lines))
         guard let span = spans.last else {
             let body = properties.flatMap { $0.line + newline }
-            return Editor.appendingSection(name == "default" ? "[default]" : "[profile \(name)]", body: body, to: file, newline: newline)
+            return Editor.appendingSection(header, body: body, to: file, newline: newline)
         }
 
         var result = Array(file[..<lines[span.headerLine].end])

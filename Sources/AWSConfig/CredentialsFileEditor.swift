@@ -78,6 +78,18 @@ public enum CredentialsFileEditor {
         return result
     }
 
+    /// `file` with `properties` set in section `[name]` and every other
+    /// byte as it was: a line that sets one of the keys (compared without
+    /// case) becomes `key = value` in place, other lines of the section stay
+    /// (`keys rotate` changes the key id and secret and keeps the rest). In
+    /// the last `[name]` section when there are several (its values win);
+    /// a new section at the end when there is none.
+    public static func settingProperties(
+        _ properties: [Property], inSection name: String, in file: [UInt8]
+    ) throws(EditError) -> [UInt8] {
+        try ConfigFileEditor.setting(properties, named: name, header: "[\(name)]", in: file) { _ in { $0 == name } }
+    }
+
     /// `file` without section `[name]` (and its repeats); unchanged when absent.
     public static func removingSection(named name: String, in file: [UInt8]) -> [UInt8] {
         let spans = sectionSpans(named: name, lines: Line.split(file), in: file)

@@ -140,7 +140,7 @@ public struct IAMClient {
         }
     }
 
-    private static func query(_ build: () throws(STSValidationError) -> AWSQueryRequest) throws(STSClientError)
+    static func query(_ build: () throws(STSValidationError) -> AWSQueryRequest) throws(STSClientError)
         -> AWSQueryRequest
     {
         do { return try build() } catch { throw .invalidRequest(error) }

@@ -41,6 +41,8 @@ enum Check {
     /// `[\w+=,.@-]`: RoleSessionName, SourceIdentity, UserName.
     static let sessionNameCharacters = CharacterClass(extra: "+=,.@-", name: "letters, digits and _+=,.@-")
     /// `[\w+=/:,.@-]`: SerialNumber.
+    /// `[\w]`: letters, digits and underscore (access key ids).
+    static let wordCharacters = CharacterClass(extra: "", name: "letters, digits and _")
     static let serialNumberCharacters = CharacterClass(extra: "+=/:,.@-", name: "letters, digits and _+=/:,.@-")
     /// `[\w+=,.@:/-]`: ExternalId.
     static let externalIDCharacters = CharacterClass(extra: "+=,.@:/-", name: "letters, digits and _+=,.@:/-")

@@ -183,4 +183,27 @@ struct CredentialsFileEditorTests {
         }
         #expect(checked > 500)
     }
+
+    @Test("settingProperties changes the key id and secret of [target] in place, keeps its other lines, and edits the last of two sections")
+    func settingInPlace() throws {
+        let properties = [Property("aws_access_key_id", "AKIANEW"), Property("aws_secret_access_key", "new/secret+")]
+        let edited = String(
+            decoding: try CredentialsFileEditor.settingProperties(properties, inSection: "target", in: Array(Self.busyFile.utf8)),
+            as: UTF8.self)
+        let expected = Self.busyFile
+            .replacingOccurrences(of: "aws_access_key_id = ASIAOLD", with: "aws_access_key_id = AKIANEW")
+            .replacingOccurrences(of: "aws_secret_access_key = oldsecret", with: "aws_secret_access_key = new/secret+")
+        #expect(edited == expected)
+
+        let twice = "[target]\r\naws_access_key_id = A1\r\n\r\n[target]\r\nregion = x\r\n"
+        let set = String(
+            decoding: try CredentialsFileEditor.settingProperties(properties, inSection: "target", in: Array(twice.utf8)), as: UTF8.self)
+        #expect(set == "[target]\r\naws_access_key_id = A1\r\n\r\n[target]\r\nregion = x\r\naws_access_key_id = AKIANEW\r\naws_secret_access_key = new/secret+\r\n")
+        let added = String(
+            decoding: try CredentialsFileEditor.settingProperties(properties, inSection: "new", in: Array("[a]\nx = 1\n".utf8)), as: UTF8.self)
+        #expect(added == "[a]\nx = 1\n\n[new]\naws_access_key_id = AKIANEW\naws_secret_access_key = new/secret+\n")
+        #expect(throws: CredentialsFileEditor.EditError.self) {
+            try CredentialsFileEditor.settingProperties([Property("aws_secret_access_key", "a #b")], inSection: "target", in: [])
+        }
+    }
 }

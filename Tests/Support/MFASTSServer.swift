@@ -49,6 +49,9 @@ public final class MFASTSServer: @unchecked Sendable {
         public var expirationFractionDigits: Int
         /// Log every request to the server's stderr (see ``standardError()``).
         public var verbose: Bool
+        /// Seconds after CreateAccessKey before the server accepts the new
+        /// key (InvalidClientTokenId until then), as IAM takes to propagate it.
+        public var keyPropagationSeconds: Double?
 
         public init(
             account: String = "123456789012", users: [User] = [], roles: [Role] = [], clockOffsetSeconds: Int = 0,
@@ -87,6 +90,7 @@ public final class MFASTSServer: @unchecked Sendable {
             case account, users, roles, verbose
             case clockOffsetSeconds = "clock_offset_seconds"
             case expirationFractionDigits = "expiration_fraction_digits"
+            case keyPropagationSeconds = "key_propagation_seconds"
         }
     }
 
@@ -96,6 +100,12 @@ public final class MFASTSServer: @unchecked Sendable {
         public var accessKeyID: String
         public var secretAccessKey: String
         public var mfaDevices: [MFADevice]
+        /// ListAccessKeys, CreateAccessKey and DeleteAccessKey need an MFA
+        /// session (AccessDenied otherwise), as with AWS's "manage your own
+        /// credentials only with MFA" policies.
+        public var requireMFAForKeys: Bool?
+        /// More keys IAM lists for the user (secrets unknown), e.g. a second key.
+        public var extraAccessKeys: [String]?
 
         public init(name: String, accessKeyID: String, secretAccessKey: String, mfaDevices: [MFADevice] = []) {
             self.name = name
@@ -127,6 +137,8 @@ public final class MFASTSServer: @unchecked Sendable {
             case accessKeyID = "access_key_id"
             case secretAccessKey = "secret_access_key"
             case mfaDevices = "mfa_devices"
+            case requireMFAForKeys = "require_mfa_for_keys"
+            case extraAccessKeys = "extra_access_keys"
         }
     }
 

@@ -13,6 +13,37 @@ extension MFASource: EnumerableFlag {
     }
 }
 
+/// Where the one MFA code comes from: a source flag or a typed code, and
+/// what the key, the vault and the TPM need. Shared by the credentials
+/// commands and `keys rotate`.
+struct MFACodeOptions: ParsableArguments {
+    @Flag var mfaSource: MFASource?
+
+    @Option(
+        name: .customLong(CredentialOption.mfaCode.name),
+        help: ArgumentHelp("Use this MFA code (for scripts; each code works once).", valueName: "digits"))
+    var mfaCode: String?
+
+    @OptionGroup var key: KeyOptions
+    @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var tpm: TPMOptions
+
+    func validate() throws {
+        if mfaCode != nil, let mfaSource {
+            throw ValidationError("--mfa-code and --\(mfaSource.rawValue) are two sources for one code: choose one")
+        }
+    }
+
+    /// `request` with these choices.
+    func apply(to request: inout CredentialRequest) {
+        request.mfaSource = mfaSource
+        request.mfaCode = mfaCode
+        request.key = key.settings
+        request.passphraseFile = passphrase.passphraseFile
+        request.tpm = tpm.settings
+    }
+}
+
 /// The options every credentials command shares. Their names are
 /// ``CredentialOption``'s, the table the warm `credential-process` path
 /// reads the command line with.
@@ -22,12 +53,7 @@ struct CredentialOptions: ParsableArguments {
         help: ArgumentHelp("The AWS profile (default: AWS_PROFILE, else `default`).", valueName: "name"))
     var profile: String?
 
-    @Flag var mfaSource: MFASource?
-
-    @Option(
-        name: .customLong(CredentialOption.mfaCode.name),
-        help: ArgumentHelp("Use this MFA code (for scripts; each code works once).", valueName: "digits"))
-    var mfaCode: String?
+    @OptionGroup var mfa: MFACodeOptions
 
     @Option(
         name: .customLong(CredentialOption.duration.name),
@@ -39,14 +65,7 @@ struct CredentialOptions: ParsableArguments {
     @Flag(name: .customLong(CredentialOption.refresh.name), help: "Ignore cached sessions and make new ones.")
     var refresh = false
 
-    @OptionGroup var key: KeyOptions
-    @OptionGroup var passphrase: PassphraseOptions
-    @OptionGroup var tpm: TPMOptions
-
     func validate() throws {
-        if mfaCode != nil, let mfaSource {
-            throw ValidationError("--mfa-code and --\(mfaSource.rawValue) are two sources for one code: choose one")
-        }
         if let duration, DurationText.seconds(duration) == nil {
             throw ValidationError("--duration must be seconds or like 90m, 12h, 1h30m")
         }
@@ -55,13 +74,9 @@ struct CredentialOptions: ParsableArguments {
     var request: CredentialRequest {
         var request = CredentialRequest()
         request.profile = profile
-        request.mfaSource = mfaSource
-        request.mfaCode = mfaCode
+        mfa.apply(to: &request)
         request.durationSeconds = duration.flatMap(DurationText.seconds)
         request.refresh = refresh
-        request.key = key.settings
-        request.passphraseFile = passphrase.passphraseFile
-        request.tpm = tpm.settings
         return request
     }
 }

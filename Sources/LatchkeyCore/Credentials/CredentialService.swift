@@ -65,6 +65,12 @@ public struct CredentialService {
     public func obtain(_ request: CredentialRequest, vault: VaultSession? = nil) throws -> (session: CachedSession, setup: Setup) {
         let setup = try setup(profile: request.profile, durationSeconds: request.durationSeconds, fromAgent: request.fromAgent)
         let vault = try vault ?? VaultSession(world: world, passphraseFile: request.passphraseFile)
+        return (try credentials(for: setup.plan, setup: setup, request: request, vault: vault), setup)
+    }
+
+    /// `plan`'s credentials (the profile's own, or a step of it such as
+    /// `keys rotate`'s MFA session) through the broker: cache, codes, STS.
+    func credentials(for plan: CredentialPlan, setup: Setup, request: CredentialRequest, vault: VaultSession) throws -> CachedSession {
         var broker = CredentialBroker(
             cache: setup.cache, transport: world.http,
             codes: MFACodes(request: request, world: world, vault: vault),
@@ -73,7 +79,19 @@ public struct CredentialService {
         broker.remote = AgentClient(world: world)
         broker.refresh = request.refresh
         broker.note = world.output.writeError
-        return (try broker.credentials(for: setup.plan), setup)
+        return try broker.credentials(for: plan)
+    }
+
+    /// The cache entries of every profile whose chain starts from access key
+    /// `id` (at each profile's configured duration), to drop once the key is
+    /// replaced. Profiles that cannot be planned are skipped.
+    func cacheKeys(usingKey id: String, config: SharedConfig) -> [CacheKey] {
+        guard let location = VaultLocation.standard(in: world.environment) else { return [] }
+        let resolver = ProfileResolver(config: config, environment: world.environment, sealedKeys: SealedKeyIndex.read(at: location))
+        return config.profileNames.flatMap { name -> [CacheKey] in
+            guard let plan = try? resolver.plan(profile: name), plan.step.rootKeys?.accessKeyID == id else { return [] }
+            return plan.allCacheKeys
+        }
     }
 
     /// The long-term keys a profile's chain starts from (for IAM calls such

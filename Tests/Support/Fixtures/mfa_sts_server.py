@@ -92,7 +92,8 @@ VERSIONS = {"sts": STS_VERSION, "iam": IAM_VERSION}
 ACTIONS = {
     "sts": ("GetSessionToken", "AssumeRole", "GetCallerIdentity"),
     "iam": ("ListMFADevices", "ResyncMFADevice", "CreateVirtualMFADevice", "EnableMFADevice",
-            "DeactivateMFADevice", "DeleteVirtualMFADevice"),
+            "DeactivateMFADevice", "DeleteVirtualMFADevice", "ListAccessKeys", "CreateAccessKey",
+            "DeleteAccessKey"),
 }
 SKEW_SECONDS = 15 * 60
 AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -192,6 +193,11 @@ class User:
         self.access_key_id = raw["access_key_id"]
         self.secret_access_key = raw["secret_access_key"]
         self.devices = [Device(device) for device in raw.get("mfa_devices", [])]
+        # Like AWS's "manage your own credentials only with MFA" policies:
+        # the access-key calls need an MFA session.
+        self.require_mfa_for_keys = bool(raw.get("require_mfa_for_keys", False))
+        # Further keys IAM lists for the user (their secrets unknown to tests).
+        self.extra_access_keys = list(raw.get("extra_access_keys", []))
 
 
 class Role:
@@ -210,8 +216,12 @@ class Key:
     AssumeRole)."""
 
     def __init__(self, kind, user, access_key_id, secret, token=None, expires=None, mfa=False,
-                 role=None, session_name=None):
+                 role=None, session_name=None, created=None, usable_from=0.0):
         self.kind = kind
+        # A user's key: when CreateAccessKey made it, and from when the
+        # server accepts it (IAM takes a few seconds to know a new key).
+        self.created = created if created is not None else time.time() - 86400
+        self.usable_from = usable_from
         self.user = user
         self.access_key_id = access_key_id
         self.secret = secret
@@ -254,6 +264,10 @@ class State:
         self.enable_date = iso8601(time.time(), 0)
         self.keys = {user.access_key_id: Key("user", user, user.access_key_id, user.secret_access_key)
                      for user in self.users}
+        for user in self.users:
+            for extra in user.extra_access_keys:
+                self.keys[extra] = Key("user", user, extra, random_text(SECRET_ALPHABET, 40))
+        self.key_propagation = float(config.get("key_propagation_seconds", 0))
         # Virtual devices made by CreateVirtualMFADevice: serial -> base32 seed.
         self.virtual = {}
         self.reset()
@@ -361,7 +375,7 @@ def authenticate(state, handler, body):
         key = state.keys.get(access_key_id)
         now = state.now()
     if key is None or (key.temporary and (token is None or not hmac.compare_digest(token, key.token))) \
-            or (not key.temporary and token is not None):
+            or (not key.temporary and token is not None) or key.usable_from > now:
         raise APIError(403, "InvalidClientTokenId", MESSAGES["invalid_token"])
 
     if signed_at < now - SKEW_SECONDS:
@@ -483,16 +497,17 @@ def get_caller_identity(state, caller, params):
     return element("Arn", caller.arn) + element("UserId", caller.user_id) + element("Account", state.account)
 
 
+def requested_user(state, caller, params):
+    """The user named by UserName, else the calling user (a role must name one)."""
+    if params.get("UserName") is not None:
+        return named_user(state, params)
+    if caller.kind == "role":
+        raise APIError(400, "ValidationError", "Must specify userName when calling with non-User credentials")
+    return caller.user
+
+
 def list_mfa_devices(state, caller, params):
-    name = params.get("UserName")
-    if name is None:
-        if caller.kind == "role":
-            raise APIError(400, "ValidationError", "Must specify userName when calling with non-User credentials")
-        user = caller.user
-    else:
-        user = next((user for user in state.users if user.name == name), None)
-        if user is None:
-            raise APIError(404, "NoSuchEntity", "The user with name %s cannot be found." % name)
+    user = requested_user(state, caller, params)
     members = "".join("<member>%s%s%s</member>" % (
         element("UserName", user.name), element("SerialNumber", device.serial),
         element("EnableDate", state.enable_date)) for device in user.devices)
@@ -581,7 +596,65 @@ def resync_mfa_device(state, caller, params):
     raise APIError(403, "InvalidAuthenticationCode", "Authentication code for device is not valid.")
 
 
+def user_keys(state, user):
+    return sorted((key for key in state.keys.values() if key.kind == "user" and key.user is user),
+                  key=lambda key: key.created)
+
+
+def key_user(state, caller, params, action):
+    """The user an access-key call is about; AccessDenied as an identity
+    policy that requires MFA for it would answer."""
+    user = requested_user(state, caller, params)
+    if caller.kind != "role" and caller.user.require_mfa_for_keys and not caller.mfa:
+        raise APIError(403, "AccessDenied", "User: %s is not authorized to perform: iam:%s on resource: user %s "
+                       "with an explicit deny in an identity-based policy" % (caller.user.arn, action, user.name))
+    return user
+
+
+def key_metadata(key):
+    return (element("UserName", key.user.name) + element("AccessKeyId", key.access_key_id)
+            + element("Status", "Active") + element("CreateDate", iso8601(key.created, 0)))
+
+
+def list_access_keys(state, caller, params):
+    user = key_user(state, caller, params, "ListAccessKeys")
+    with state.lock:
+        members = "".join("<member>%s</member>" % key_metadata(key) for key in user_keys(state, user))
+    return "%s<AccessKeyMetadata>%s</AccessKeyMetadata><IsTruncated>false</IsTruncated>" % (
+        element("UserName", user.name), members)
+
+
+def create_access_key(state, caller, params):
+    user = key_user(state, caller, params, "CreateAccessKey")
+    with state.lock:
+        if len(user_keys(state, user)) >= 2:
+            raise APIError(409, "LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: 2")
+        while True:
+            access_key_id = "AKIA" + random_text(UPPER_ALNUM, 16)
+            if access_key_id not in state.keys:
+                break
+        now = state.now()
+        key = Key("user", user, access_key_id, random_text(SECRET_ALPHABET, 40), created=now,
+                  usable_from=now + state.key_propagation)
+        state.keys[access_key_id] = key
+    return "<AccessKey>%s%s</AccessKey>" % (key_metadata(key), element("SecretAccessKey", key.secret))
+
+
+def delete_access_key(state, caller, params):
+    user = key_user(state, caller, params, "DeleteAccessKey")
+    access_key_id = params.get("AccessKeyId", "")
+    with state.lock:
+        key = state.keys.get(access_key_id)
+        if key is None or key.kind != "user" or key.user is not user:
+            raise APIError(404, "NoSuchEntity", "The Access Key with id %s cannot be found." % access_key_id)
+        del state.keys[access_key_id]
+    return ""
+
+
 HANDLERS = {
+    "ListAccessKeys": list_access_keys,
+    "CreateAccessKey": create_access_key,
+    "DeleteAccessKey": delete_access_key,
     "GetSessionToken": get_session_token,
     "AssumeRole": assume_role,
     "GetCallerIdentity": get_caller_identity,
