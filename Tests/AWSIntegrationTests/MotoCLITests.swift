@@ -37,14 +37,8 @@ struct MotoCLITests {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") }
         environment["HOME"] = home.path
         environment["AWS_ENDPOINT_URL"] = "http://127.0.0.1:\(moto.setup.port)"
-        var aws = "/usr/bin/aws"
-        for directory in (environment["PATH"] ?? "").split(separator: ":")
-        where FileManager.default.isExecutableFile(atPath: "\(directory)/aws") {
-            aws = "\(directory)/aws"
-            break
-        }
         let result = try runProgram(
-            aws, ["sts", "get-caller-identity", "--profile", "consumer", "--output", "json"], environment: environment,
+            toolPath("aws"), ["sts", "get-caller-identity", "--profile", "consumer", "--output", "json"], environment: environment,
             inheritEnvironment: false, timeout: 120)
         #expect(result.status == 0, "\(result)")
         #expect(result.stdout.contains(":assumed-role/"), "\(result)")

@@ -27,6 +27,8 @@ final class MotoServer: @unchecked Sendable {
         var secretAccessKey: String
         var roleArn: String
         var mfaSerial: String
+        /// The policy the user has (also what a test's own users get).
+        var policyArn: String
     }
 
     /// CreateUser, CreateAccessKey, CreatePolicy, AttachUserPolicy,
@@ -178,7 +180,8 @@ final class MotoServer: @unchecked Sendable {
         allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
             "sts:GetSessionToken", "sts:AssumeRole", "sts:GetCallerIdentity", "iam:ListMFADevices",
             "iam:ListVirtualMFADevices", "iam:CreateVirtualMFADevice", "iam:EnableMFADevice",
-            "iam:DeactivateMFADevice", "iam:DeleteVirtualMFADevice"]}]}
+            "iam:DeactivateMFADevice", "iam:DeleteVirtualMFADevice", "iam:CreateUser", "iam:AttachUserPolicy",
+            "iam:ListAccessKeys", "iam:CreateAccessKey", "iam:DeleteAccessKey"]}]}
         policy = iam_call("create_policy", PolicyName="latchkey-it", PolicyDocument=json.dumps(allow))["Policy"]
         iam_call("attach_user_policy", UserName="latchkey-it", PolicyArn=policy["Arn"])
         trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
@@ -206,7 +209,7 @@ final class MotoServer: @unchecked Sendable {
             "port": port, "account": user["Arn"].split(":")[4], "userName": user["UserName"],
             "userArn": user["Arn"], "accessKeyId": key["AccessKeyId"],
             "secretAccessKey": key["SecretAccessKey"], "roleArn": role["Arn"],
-            "mfaSerial": mfa["SerialNumber"]}), flush=True)
+            "mfaSerial": mfa["SerialNumber"], "policyArn": policy["Arn"]}), flush=True)
         sys.stdin.read()  # until the test closes the pipe (or dies)
         os._exit(0)
         """#

@@ -145,11 +145,3 @@ struct ProcessCredentials: Decodable, Equatable {
     }
 }
 
-/// `/usr/bin/env` finds the tools on the test process's PATH (pyenv shims).
-func toolPath(_ name: String) -> String {
-    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-        let candidate = "\(directory)/\(name)"
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
-    return "/usr/bin/\(name)"
-}

@@ -346,3 +346,13 @@ public final class SpawnedProgram {
 
     private static func exitCode(_ raw: Int32) -> Int32 { (raw & 0x7F) == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F) }
 }
+
+/// Where a tool on the test process's PATH is (the AWS CLI from pip, pyenv
+/// shims), else `/usr/bin/NAME`.
+public func toolPath(_ name: String) -> String {
+    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+        let candidate = "\(directory)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    return "/usr/bin/\(name)"
+}

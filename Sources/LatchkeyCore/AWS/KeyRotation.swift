@@ -71,11 +71,13 @@ public struct KeyRotation {
         let journal = try RotationJournal(world: world)
         return try journal.whileLocked {
             let stored = try LongTermKeys(config: setup.config, environment: world.environment, vault: vault).credentials(for: source)
-            let session = try mfaSession(setup: setup, source: source, vault: vault)
+            // Named in every call: IAM defaults to the caller, but not every
+            // IAM-speaking server does (moto).
+            let userName = try ProfileKeys(world: world, setup: setup, credentials: stored).callerUserName()
+            let session = try mfaSession(setup: setup, source: source, stored: stored, userName: userName, vault: vault)
             let signer = session?.credentials ?? stored
             let iam = ProfileKeys(world: world, setup: setup, credentials: signer)
-            var listed = try iam.call("ListAccessKeys") { (iam) throws(STSClientError) in try iam.listAccessKeys() }
-            let userName = listed.userName ?? listed.keys.first?.userName ?? CredentialBroker.userName(fromARN: session?.arn ?? "") ?? "(the caller)"
+            var listed = try iam.call("ListAccessKeys") { (iam) throws(STSClientError) in try iam.listAccessKeys(userName: userName) }
             var notes: [String] = []
             if let entry = try journal.entry(for: place.name) {
                 if let new = entry.newKeyID, new != stored.accessKeyID {
@@ -84,9 +86,9 @@ public struct KeyRotation {
                 if entry.oldKeyID != stored.accessKeyID {
                     return try finish(entry, stored: stored, session: session, listed: listed, setup: setup, place: place, journal: journal, userName: userName)
                 }
-                notes += try removeOrphans(of: entry, listed: listed, iam: iam)
+                notes += try removeOrphans(of: entry, listed: listed, iam: iam, userName: userName)
                 try journal.remove(place.name)
-                listed = try iam.call("ListAccessKeys") { (iam) throws(STSClientError) in try iam.listAccessKeys() }
+                listed = try iam.call("ListAccessKeys") { (iam) throws(STSClientError) in try iam.listAccessKeys(userName: userName) }
             }
             guard listed.keys.contains(where: { $0.accessKeyID == stored.accessKeyID }) else {
                 throw LatchkeyError(.awsRefused, "IAM lists no access key \(stored.accessKeyID) for \(userName): \(place.description) holds a key of another user or a deleted one; nothing was changed")
@@ -101,7 +103,7 @@ public struct KeyRotation {
             try journal.record(.init(profile: place.name, oldKeyID: stored.accessKeyID, newKeyID: nil, started: Int64(world.unixTime)))
             let created: CreateAccessKeyResult
             do {
-                created = try iam.call("CreateAccessKey") { (iam) throws(STSClientError) in try iam.createAccessKey() }
+                created = try iam.call("CreateAccessKey") { (iam) throws(STSClientError) in try iam.createAccessKey(userName: userName) }
             } catch {
                 try? journal.remove(place.name)
                 throw error
@@ -110,7 +112,7 @@ public struct KeyRotation {
             do {
                 try place.replace(old: stored.accessKeyID, with: created)
             } catch {
-                throw undoCreate(created.key.accessKeyID, storing: error, iam: iam, journal: journal, place: place)
+                throw undoCreate(created.key.accessKeyID, storing: error, iam: iam, userName: userName, journal: journal, place: place)
             }
             try journal.record(.init(profile: place.name, oldKeyID: stored.accessKeyID, newKeyID: new.accessKeyID, started: Int64(world.unixTime)))
             let dropped = dropping.filter { (try? setup.cache.remove($0)) == true }.count
@@ -125,8 +127,10 @@ public struct KeyRotation {
     /// The session IAM calls that need MFA are signed with: the profile's
     /// own when it is an MFA session, else one from GetSessionToken with the
     /// MFA device the chain names (for a role profile, the role's); `nil`
-    /// when the chain uses no MFA.
-    func mfaSession(setup: CredentialService.Setup, source: LongTermKeySource, vault: VaultSession) throws -> CachedSession? {
+    /// when the chain uses no MFA, or names no device and IAM lists none.
+    func mfaSession(
+        setup: CredentialService.Setup, source: LongTermKeySource, stored: AWSCredentials, userName: String, vault: VaultSession
+    ) throws -> CachedSession? {
         var mfa: MFAUse?
         var current: CredentialStep? = setup.plan.step
         var step: CredentialStep?
@@ -144,6 +148,11 @@ public struct KeyRotation {
             }
         }
         guard let mfa else { return nil }
+        if mfa.device == .discover {
+            // No mfa_serial: a user without any MFA device has only the key to sign with.
+            let keys = ProfileKeys(world: world, setup: setup, credentials: stored)
+            if try keys.call("ListMFADevices", { (iam) throws(STSClientError) in try iam.allMFADevices(userName: userName) }).isEmpty { return nil }
+        }
         var plan = setup.plan
         plan.step = step ?? .sessionToken(source, mfa: mfa, durationSeconds: 3600)
         return try CredentialService(world: world).credentials(for: plan, setup: setup, request: request, vault: vault)
@@ -151,10 +160,10 @@ public struct KeyRotation {
 
     /// Deletes what an interrupted rotation created but never stored: keys
     /// made no earlier than its journal entry (a minute of clock slack).
-    private func removeOrphans(of entry: RotationJournal.Entry, listed: ListAccessKeysResult, iam: ProfileKeys) throws -> [String] {
+    private func removeOrphans(of entry: RotationJournal.Entry, listed: ListAccessKeysResult, iam: ProfileKeys, userName: String) throws -> [String] {
         let since = Date(timeIntervalSince1970: TimeInterval(entry.started - 60))
         return try listed.keys.filter { $0.accessKeyID != entry.oldKeyID && ($0.createDate ?? .distantPast) >= since }.map { orphan in
-            try iam.call("DeleteAccessKey") { (iam) throws(STSClientError) in try iam.deleteAccessKey(orphan.accessKeyID) }
+            try iam.call("DeleteAccessKey") { (iam) throws(STSClientError) in try iam.deleteAccessKey(orphan.accessKeyID, userName: userName) }
             return "deleted \(orphan.accessKeyID), which an interrupted rotation created but never stored"
         }
     }
@@ -186,9 +195,9 @@ public struct KeyRotation {
         do {
             _ = try untilKnown("GetCallerIdentity") { () throws(STSClientError) in try withNewKey.sts.getCallerIdentity() }
             do {
-                try untilKnown("DeleteAccessKey") { () throws(STSClientError) in try withNewKey.iam.deleteAccessKey(old) }
+                try untilKnown("DeleteAccessKey") { () throws(STSClientError) in try withNewKey.iam.deleteAccessKey(old, userName: userName) }
             } catch .service(let refusal) where refusal.kind == .accessDenied && session != nil {
-                try ProfileKeys(world: world, setup: setup, credentials: session!.credentials).iam.deleteAccessKey(old)
+                try ProfileKeys(world: world, setup: setup, credentials: session!.credentials).iam.deleteAccessKey(old, userName: userName)
             }
         } catch {
             let failure = LatchkeyError(call: "DeleteAccessKey", error)
@@ -213,10 +222,12 @@ public struct KeyRotation {
 
     /// The new key could not be stored: it is deleted again, so the user is
     /// left as before (with the error saying so, or what is left to do).
-    private func undoCreate(_ id: String, storing error: any Error, iam: ProfileKeys, journal: RotationJournal, place: StoredKey) -> LatchkeyError {
+    private func undoCreate(
+        _ id: String, storing error: any Error, iam: ProfileKeys, userName: String, journal: RotationJournal, place: StoredKey
+    ) -> LatchkeyError {
         let failure = LatchkeyError(mapping: error) ?? LatchkeyError(.failure, "\(error)")
         do {
-            try iam.call("DeleteAccessKey") { (iam) throws(STSClientError) in try iam.deleteAccessKey(id) }
+            try iam.call("DeleteAccessKey") { (iam) throws(STSClientError) in try iam.deleteAccessKey(id, userName: userName) }
             try? journal.remove(place.name)
             return LatchkeyError(failure.category, "\(failure.message); the new key \(id) was deleted again and the old one is unchanged")
         } catch {
