@@ -140,7 +140,7 @@ struct KeyRotationTests {
         try world.writeCredentials(Self.credentials(world.user))
         try world.server.inject([.error("ServiceUnavailable", message: "Service is unavailable", status: 503, action: "DeleteAccessKey", times: 2)])
         let failed = try world.run(["keys", "rotate", "dev", "--sealed"])
-        #expect(failed.status == 21, "\(failed)")
+        #expect(failed.status == 21 && failed.stdout.isEmpty, "\(failed)")
         let (id, secret) = try devKey(world)
         #expect(id != world.user.accessKeyID)
         #expect(failed.errorLine.contains("the new key \(id) is stored"), "\(failed)")
@@ -204,5 +204,22 @@ struct KeyRotationTests {
         let process = try world.run(["keys", "rotate", "tool"])
         #expect(process.status == 23 && process.errorLine.contains("has no long-term access key"), "\(process)")
         #expect(try world.server.stats().requests == 0)
+    }
+
+    @Test("a damaged key-rotation.json: exit 1 naming it, before any key call; the key and the file stay")
+    func damagedJournal() throws {
+        let world = try Self.world(propagation: 0)
+        try world.writeCredentials(Self.credentials(world.user))
+        let before = try String(contentsOfFile: world.credentialsPath, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: world.home.vaultDirectory, withIntermediateDirectories: true)
+        let journal = world.home.vaultDirectory + "/key-rotation.json"
+        try writeBytes(journal, Array("{\"rotations\": [{\"profile\": 7}]".utf8))
+        let result = try world.run(["keys", "rotate", "dev", "--sealed"])
+        #expect(result.status == 1 && result.stdout.isEmpty, "\(result)")
+        #expect(result.errorLine.hasPrefix("latchkey: \(journal) is damaged") && result.errorLine.contains("aws iam list-access-keys"), "\(result)")
+        #expect(try String(contentsOfFile: world.credentialsPath, encoding: .utf8) == before)
+        #expect(try readBytes(journal) == Array("{\"rotations\": [{\"profile\": 7}]".utf8))
+        let stats = try world.server.stats()
+        #expect(stats.count("CreateAccessKey") == 0 && stats.count("DeleteAccessKey") == 0, "\(stats)")
     }
 }

@@ -377,7 +377,7 @@ struct RotationJournal {
         do {
             return try JSONDecoder().decode(File.self, from: Data(bytes)).rotations
         } catch {
-            throw LatchkeyError(.failure, "\(path) is damaged (\(error)); remove it after checking your access keys with `aws iam list-access-keys`")
+            throw LatchkeyError(.failure, "\(path) is damaged (it is not a rotation journal latchkey wrote); check your access keys with `aws iam list-access-keys`, then remove it")
         }
     }
 
