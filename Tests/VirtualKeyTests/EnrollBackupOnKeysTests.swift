@@ -77,7 +77,7 @@ struct EnrollBackupOnKeysTests {
         }
     }
 
-    @Test("A backup reader that does not exist, or is the main key: one line, exit 11 / 64, nothing created; a backup key whose OATH password is not to be had: exit 12, the account gone from both keys, the device deleted")
+    @Test("A backup reader that does not exist, the main key again, or a backup holding the ARN already: one line, exit 11 / 64 / 7, nothing created; a backup key whose OATH password is not to be had: exit 12, the account gone from both keys, the device deleted")
     func backupFailures() async throws {
         try await Self.withServerAndKeys { server, session, environment in
             let missing = try await LatchkeyOnKeyTests.latchkey(
@@ -90,6 +90,14 @@ struct EnrollBackupOnKeysTests {
                 home: session.home, Self.enroll + ["--also-reader", "pcd 00 00"], environment: environment)
             #expect(same.status == 64, "\(same)")
             #expect(same.stderr == "latchkey: --also-reader found the same key as the main one (\(VirtualKeySession.reader)): name the backup key's reader, and the main key's with --reader\n", "\(same)")
+            // The device's ARN is known in advance: a backup key that has it already is refused before it exists.
+            let planted = try await session.ykman(["oath", "accounts", "add", "-f", Self.serial, "JBSWY3DPEHPK3PXP"], reader: VirtualKeySession.secondReader)
+            #expect(planted.status == 0, "\(planted)")
+            let taken = try await LatchkeyOnKeyTests.latchkey(
+                home: session.home, Self.enroll + ["--also-reader", "PCD 00 01"], environment: environment)
+            #expect(taken.status == 7, "\(taken)")
+            #expect(taken.stderr == "latchkey: account '\(Self.serial)' already exists on the key in \(VirtualKeySession.secondReader)\n", "\(taken)")
+            #expect(try await session.ykman(["oath", "accounts", "delete", "-f", Self.serial], reader: VirtualKeySession.secondReader).status == 0)
             var stats = try server.stats()
             #expect(stats.count("CreateVirtualMFADevice") == 0 && stats.virtualDevices == 0, "\(stats)")
 

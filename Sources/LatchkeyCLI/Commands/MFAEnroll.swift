@@ -40,7 +40,7 @@ struct MFAEnroll: ParsableCommand {
 
             Examples:
               latchkey mfa enroll --profile dev --yubikey --touch
-              latchkey mfa enroll --profile dev --yubikey --touch --reader 'YubiKey OTP+FIDO+CCID 00' --also-reader 'YubiKey OTP+FIDO+CCID 01'
+              latchkey mfa enroll --profile dev --yubikey --reader 'CCID 00 00' --also-reader 'CCID 01 00'
               latchkey mfa enroll --profile dev --sealed
               latchkey mfa enroll --profile dev --tpm
               latchkey mfa enroll --profile admin-keys --user alice --device-name alice-laptop --sealed
