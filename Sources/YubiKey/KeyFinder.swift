@@ -25,6 +25,9 @@ public struct ReaderReport: Sendable {
     public var reader: String
     /// The applet's SELECT answer, or why there is none.
     public var applet: Result<OATHSelectResponse, KeyAccessError>
+    /// The applet's account ids (LIST), when asked for and the applet has
+    /// no password; `nil` when not listed.
+    public var accounts: Result<[String], KeyAccessError>? = nil
 }
 
 public enum KeyAccessError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -79,6 +82,17 @@ public enum KeyAccessError: Error, Equatable, Sendable, CustomStringConvertible 
         }
     }
 
+    /// What an exchange with the key's applet failed with, as one of these.
+    init(exchanging error: any Error) {
+        switch error {
+        case let error as PCSCError: self = .pcsc(error)
+        case let error as CCIDError: self = .ccid(error)
+        case let error as OATHSessionError: self = .session(error)
+        case let error as SmartCardError: self = .smartCard(error)
+        default: self = .session(.malformedResponse("\(error)"))
+        }
+    }
+
     /// The reader is empty, or its card has no OATH applet: nothing wrong.
     var meansNoKeyHere: Bool {
         switch self {
@@ -126,18 +140,28 @@ public enum KeyFinder {
         }
     }
 
-    /// Every reader, with its OATH applet's answer or the reason it has none.
-    public static func survey(context: PCSCContext) throws(KeyAccessError) -> [ReaderReport] {
+    /// Every reader, with its OATH applet's answer or the reason it has none;
+    /// with `listingAccounts`, also the accounts of each applet without a
+    /// password (a LIST needs no touch).
+    public static func survey(context: PCSCContext, listingAccounts: Bool = false) throws(KeyAccessError) -> [ReaderReport] {
         let readers: [String]
         do { readers = try context.readers() } catch { throw .pcsc(error) }
         return readers.map { reader in
-            let result: Result<OATHSelectResponse, KeyAccessError>
+            var report = ReaderReport(reader: reader, applet: .failure(.noReaders))
             do throws(KeyAccessError) {
-                result = .success(try open(reader, context: context).session.select)
+                let key = try open(reader, context: context)
+                report.applet = .success(key.session.select)
+                if listingAccounts, !key.session.select.isPasswordProtected {
+                    do {
+                        report.accounts = .success(try key.session.list().map(\.id))
+                    } catch {
+                        report.accounts = .failure(KeyAccessError(exchanging: error))
+                    }
+                }
             } catch {
-                result = .failure(error)
+                report.applet = .failure(error)
             }
-            return ReaderReport(reader: reader, applet: result)
+            return report
         }
     }
 
@@ -164,16 +188,8 @@ extension FoundKey {
     static func selectingApplet(reader: String, connection: any KeyConnection) throws(KeyAccessError) -> FoundKey {
         do {
             return FoundKey(reader: reader, connection: connection, session: try OATHSession(connection: connection))
-        } catch let error as PCSCError {
-            throw .pcsc(error)
-        } catch let error as CCIDError {
-            throw .ccid(error)
-        } catch let error as OATHSessionError {
-            throw .session(error)
-        } catch let error as SmartCardError {
-            throw .smartCard(error)
         } catch {
-            throw .session(.malformedResponse("\(error)"))
+            throw KeyAccessError(exchanging: error)
         }
     }
 }

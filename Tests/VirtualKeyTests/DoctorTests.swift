@@ -79,4 +79,40 @@ struct DoctorOnKeyTests {
             #expect(oath.hasPrefix("✓ ") && oath.hasSuffix(", password-protected"), "\(result)")
         }
     }
+
+    @Test("Backup keys: a profile's account on one key only is ⚠ with --also-reader in the fix (LIST, no CALCULATE); on both keys ✓; a key with an OATH password makes it – not checked")
+    func backupKeys() async throws {
+        let session = try VirtualKeySession(directory: try VirtualKeySession.temporaryDirectory(), twoKeys: true)
+        let root = try await Self.preparedRoot(home: session.home)
+        let serial = "arn:aws:iam::123456789012:mfa/alice"
+        try FileManager.default.createDirectory(atPath: session.home + "/.aws", withIntermediateDirectories: true)
+        try writeBytes(session.home + "/.aws/config", Array(
+            "[profile dev]\nmfa_serial = \(serial)\nlatchkey_mfa = yubikey\n\n[profile plain]\nregion = eu-west-1\n".utf8))
+        let title = "MFA accounts on more than one key"
+        try await session.withKey {
+            let added = try await session.ykman(["oath", "accounts", "add", "-f", "--touch", serial, "JBSWY3DPEHPK3PXP"])
+            #expect(added.status == 0, "\(added)")
+            session.clearLog()
+            let single = try await Self.doctor(home: session.home, root: root)
+            #expect(single.status == 0, "a warning is not a failure: \(single)")
+            #expect(Self.line(single, title) == "⚠ \(title): dev: only on \(VirtualKeySession.reader)", "\(single)")
+            #expect(session.instructions().contains("LIST") && !session.instructions().contains("CALCULATE"), "\(session.instructions())")
+            let json = try await Self.doctor(home: session.home, root: root, ["--json"])
+            let parsed = try JSONSerialization.jsonObject(with: Data(json.stdoutBytes)) as? [String: Any]
+            let check = (parsed?["checks"] as? [[String: Any]] ?? []).first { $0["name"] as? String == "mfa-backup" }
+            #expect(check?["status"] as? String == "warn" && (check?["fix"] as? String)?.contains("--also-reader BACKUP") == true, "\(json)")
+
+            let copied = try await session.ykman(["oath", "accounts", "add", "-f", "--touch", serial, "JBSWY3DPEHPK3PXP"], reader: VirtualKeySession.secondReader)
+            #expect(copied.status == 0, "\(copied)")
+            let both = try await Self.doctor(home: session.home, root: root)
+            #expect(Self.line(both, title) == "✓ \(title): dev: on \(VirtualKeySession.reader), \(VirtualKeySession.secondReader)", "\(both)")
+
+            #expect(try await session.ykman(["oath", "accounts", "delete", "-f", serial]).status == 0)
+            #expect(try await session.ykman(["oath", "access", "change", "-n", "doctor's orders"]).status == 0)
+            let locked = try await Self.doctor(home: session.home, root: root)
+            #expect(
+                Self.line(locked, title) == "– \(title): not checked: OATH password on \(VirtualKeySession.reader), whose accounts are not listed without it: dev: on \(VirtualKeySession.secondReader)",
+                "\(locked)")
+        }
+    }
 }

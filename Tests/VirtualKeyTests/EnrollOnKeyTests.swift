@@ -10,20 +10,25 @@ import Testing
     "mfa enroll with the virtual key", .serialized,
     .enabled(if: Tools.pcscdInstalled, "pcscd is not installed (apt-get install pcscd vsmartcard-vpcd pcsc-tools)"))
 struct EnrollOnKeyTests {
-    @Test("enroll --yubikey: PUT + two CALCULATEs, codes accepted, profile written, auth works; a refused enable leaves nothing")
-    func enrollOnTheKey() async throws {
-        let server = try MFASTSServer.start(.standard())
-        defer { server.stop() }
+    /// Profile `dev` under `home`: the server's alice's keys, region eu-west-1, no MFA yet.
+    static func writeProfile(home: String, server: MFASTSServer) throws {
         let user = try #require(server.config.user(named: "alice"))
-        let session = try VirtualKeySession(directory: try VirtualKeySession.temporaryDirectory())
-        try FileManager.default.createDirectory(atPath: session.home + "/.aws", withIntermediateDirectories: true)
-        try writeBytes(session.home + "/.aws/credentials", Array("""
+        try FileManager.default.createDirectory(atPath: home + "/.aws", withIntermediateDirectories: true)
+        try writeBytes(home + "/.aws/credentials", Array("""
             [dev]
             aws_access_key_id = \(user.accessKeyID)
             aws_secret_access_key = \(user.secretAccessKey)
 
             """.utf8))
-        try writeBytes(session.home + "/.aws/config", Array("[profile dev]\nregion = eu-west-1\n".utf8))
+        try writeBytes(home + "/.aws/config", Array("[profile dev]\nregion = eu-west-1\n".utf8))
+    }
+
+    @Test("enroll --yubikey: PUT + two CALCULATEs, codes accepted, profile written, auth works; a refused enable leaves nothing")
+    func enrollOnTheKey() async throws {
+        let server = try MFASTSServer.start(.standard())
+        defer { server.stop() }
+        let session = try VirtualKeySession(directory: try VirtualKeySession.temporaryDirectory())
+        try Self.writeProfile(home: session.home, server: server)
         let environment = ["AWS_ENDPOINT_URL": server.endpoint]
         let serial = "arn:aws:iam::123456789012:mfa/alice-key"
         try await session.withKey {

@@ -41,9 +41,14 @@ enum Tools {
 /// keeps remembered passwords there).
 final class VirtualKeySession {
     static let reader = "Virtual PCD 00 00"
+    /// The reader of the second key (`twoKeys`).
+    static let secondReader = "Virtual PCD 00 01"
 
     let directory: URL
     let state: String
+    /// With two keys: the second key's state file (the harness's
+    /// `--second-state`; that key sits in ``secondReader``).
+    let secondState: String?
     let log: String
     let home: String
     let ykmanPath: String
@@ -51,9 +56,10 @@ final class VirtualKeySession {
     private let readyFile: String
     private let doneFile: String
 
-    init(directory: URL, state: String? = nil) throws {
+    init(directory: URL, state: String? = nil, twoKeys: Bool = false) throws {
         self.directory = directory
         self.state = state ?? directory.appendingPathComponent("state.json").path
+        secondState = twoKeys ? directory.appendingPathComponent("second-state.json").path : nil
         log = directory.appendingPathComponent("apdu.log").path
         home = directory.appendingPathComponent("home").path
         readyFile = directory.appendingPathComponent("ready").path
@@ -99,7 +105,8 @@ final class VirtualKeySession {
         // The harness runs a command that says "ready" and then waits for
         // the test to say "done" (both as files), at most 10 minutes.
         let wait = "touch \"$READY\"; for i in $(seq 6000); do [ -e \"$DONE\" ] && exit 0; sleep 0.1; done; exit 1"
-        process.arguments = [Tools.harness, "--state", state, "--log", log] + options + ["--", "/bin/sh", "-c", wait]
+        let second = secondState.map { ["--second-state", $0] } ?? []
+        process.arguments = [Tools.harness, "--state", state, "--log", log] + second + options + ["--", "/bin/sh", "-c", wait]
         process.environment = ProcessInfo.processInfo.environment.merging([
             "LATCHKEY_VKEY_BIN": binary, "READY": readyFile, "DONE": doneFile, "HOME": home, "LATCHKEY_VKEY_LOCK_WAIT": "900",
         ]) { $1 }
@@ -139,9 +146,9 @@ final class VirtualKeySession {
         #expect(process.terminationStatus == 0, "scripts/virtual-key-env exit status")
     }
 
-    /// `ykman --reader "Virtual PCD 00 00" ARGS…` with this session's HOME.
-    func ykman(_ arguments: [String], timeout: Double = 40) async throws -> ProcessResult {
-        try await runProgram(ykmanPath, ["--reader", Self.reader] + arguments, environment: ["HOME": home], timeout: timeout)
+    /// `ykman --reader "Virtual PCD 00 00" ARGS…` (or another reader) with this session's HOME.
+    func ykman(_ arguments: [String], reader: String = VirtualKeySession.reader, timeout: Double = 40) async throws -> ProcessResult {
+        try await runProgram(ykmanPath, ["--reader", reader] + arguments, environment: ["HOME": home], timeout: timeout)
     }
 
     /// The log's instruction names, in order.

@@ -25,8 +25,22 @@ struct MFAEnroll: ParsableCommand {
             key, the vault or the TPM. With the `latchkey policy self-manage-mfa` policy, the
             device must be named after the user (the default).
 
+            A backup key (--also-reader NAME, with --yubikey): the same seed also goes onto
+            the key in the reader whose name contains NAME, with the same touch policy,
+            before EnableMFADevice; that key must then give the main key's code for the
+            first step (one more CALCULATE, and a touch on it with --touch). Both keys
+            are found before the device is created (they must be two keys, and neither
+            may hold the account already); with both plugged in, name the main key with
+            --reader. If the backup key fails, nothing is enabled and the account is
+            removed from both keys. Keep the backup key apart from the main one: either
+            key alone then makes the codes, and `latchkey doctor` warns about profiles
+            whose account it finds on only one of the keys attached. The OATH password
+            sources (--oath-password-file, LATCHKEY_OATH_PASSWORD, remembered access
+            keys, the terminal) serve both keys.
+
             Examples:
               latchkey mfa enroll --profile dev --yubikey --touch
+              latchkey mfa enroll --profile dev --yubikey --reader 'CCID 00 00' --also-reader 'CCID 01 00'
               latchkey mfa enroll --profile dev --sealed
               latchkey mfa enroll --profile dev --tpm
               latchkey mfa enroll --profile admin-keys --user alice --device-name alice-laptop --sealed
@@ -44,6 +58,11 @@ struct MFAEnroll: ParsableCommand {
     @Flag(help: "On a YubiKey: require a touch for every code.")
     var touch = false
 
+    @Option(
+        name: .customLong("also-reader"),
+        help: ArgumentHelp("With --yubikey: put the same seed on the key in this reader too, as a backup (part of its name).", valueName: "name"))
+    var alsoReader: String?
+
     @OptionGroup var source: SourceOptions
     @OptionGroup var key: KeyOptions
     @OptionGroup var passphrase: PassphraseOptions
@@ -52,6 +71,10 @@ struct MFAEnroll: ParsableCommand {
 
     func validate() throws {
         if touch, !source.isYubiKey { throw ValidationError("--touch applies to --yubikey") }
+        if let alsoReader {
+            guard source.isYubiKey else { throw ValidationError("--also-reader applies to --yubikey") }
+            guard !alsoReader.isEmpty else { throw ValidationError("--also-reader needs part of a reader's name") }
+        }
     }
 
     func run() throws { try run(.live) }
@@ -59,8 +82,10 @@ struct MFAEnroll: ParsableCommand {
     func run(_ world: World) throws {
         let keys = try CredentialService(world: world).longTermKeys(profile: profile, passphraseFile: passphrase.passphraseFile)
         let token = try source.token(key: key, passphrase: passphrase, newVault: newVault.parameters, tpm: tpm).source(world)
-        let enrolled = try Enrolment(keys: keys, token: token, user: user, deviceName: deviceName, requireTouch: touch).run()
-        world.standardError("Enabled \(enrolled.serial) for \(enrolled.userName) (codes from \(token.kind.placeName)); profile '\(enrolled.profile)' now has mfa_serial and latchkey_mfa = \(token.kind.rawValue)\n")
+        let backup = alsoReader.flatMap { name in (token as? YubiKeyTokens)?.inReader(name) }
+        let enrolled = try Enrolment(keys: keys, token: token, user: user, deviceName: deviceName, requireTouch: touch, backup: backup).run()
+        let codes = enrolled.backupReader.map { "codes from \(token.kind.placeName), and from the backup key in \($0)" } ?? "codes from \(token.kind.placeName)"
+        world.standardError("Enabled \(enrolled.serial) for \(enrolled.userName) (\(codes)); profile '\(enrolled.profile)' now has mfa_serial and latchkey_mfa = \(token.kind.rawValue)\n")
         world.standardOutput(enrolled.serial + "\n")
     }
 }

@@ -32,7 +32,7 @@ public struct PCSCFindings {
         }
         guard !findings.readers.isEmpty else { return findings }
         do {
-            findings.reports = try KeyFinder.survey(context: context)
+            findings.reports = try KeyFinder.survey(context: context, listingAccounts: true)
         } catch {
             if case .pcsc(let inner) = error { findings.readersError = inner }
         }

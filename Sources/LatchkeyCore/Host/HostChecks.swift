@@ -4,7 +4,8 @@ import USB
 import YubiKey
 
 /// What `doctor` checks, in one place: the devices and the rules
-/// (``DeviceChecks``), the TPM (``TPMChecks``), then AWS (``AWSChecks``).
+/// (``DeviceChecks``), the TPM (``TPMChecks``), then AWS (``AWSChecks``)
+/// and the profiles' backup keys (``BackupChecks``).
 public enum HostChecks {
     /// Every check, in the order a person would fix things: pcscd, the key,
     /// the rules, then AWS.
@@ -27,6 +28,6 @@ public enum HostChecks {
             device.pcscd(), device.polkit(), device.readers(), device.oathApplets(), device.keyHolders(),
             device.usbDevices(usb),
             device.udevRule(udev), device.polkitRule(polkit), device.groupMembership(udev, polkit),
-        ] + tpm + [aws.clock(), aws.profiles()]
+        ] + tpm + [aws.clock(), aws.profiles(), BackupChecks(config: aws.config, pcsc: pcsc).keys()]
     }
 }

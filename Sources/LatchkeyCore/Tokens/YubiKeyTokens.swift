@@ -27,6 +27,24 @@ public struct YubiKeyTokens: TokenSource {
         }
     }
 
+    /// The same kind of access (transport, password sources, the shared
+    /// vault) to the key in the reader whose name contains `reader`.
+    public func inReader(_ reader: String) -> YubiKeyTokens {
+        var other = access
+        other.settings.reader = reader
+        other.profileReader = nil
+        return YubiKeyTokens(access: other)
+    }
+
+    /// The reader the key was found in, and its account ids unless the
+    /// applet has a password (SELECT, then LIST only without one): nothing
+    /// that prompts or waits for a touch.
+    public func glance() throws -> (reader: String, accounts: [String]?) {
+        try access.withSession(needsAuthentication: false) { session, found in
+            (found.reader, session.select.isPasswordProtected ? nil : try session.list().map(\.id))
+        }
+    }
+
     public func add(_ credential: OATHCredential, options: AddOptions) throws -> String {
         try access.withSession { session, found in
             if !options.replace, try session.list().contains(where: { $0.idBytes == credential.id.bytes }) {
