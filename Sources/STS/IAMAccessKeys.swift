@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SystemSupport
 
 /// The IAM calls on a user's access keys (`keys rotate`): ListAccessKeys,

@@ -4,7 +4,7 @@ import SystemSupport
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
-import Foundation
+import FoundationEssentials
 #endif
 
 /// Where the vault lives: `$XDG_DATA_HOME/latchkey/` (default

@@ -6,7 +6,7 @@ import SystemSupport
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
-import Foundation
+import FoundationEssentials
 #endif
 
 /// What SELECT of the OATH applet answers.

@@ -6,7 +6,7 @@ import YKOATH
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
-import Foundation
+import FoundationEssentials
 #endif
 
 /// `latchkey accounts list --sealed [--json]`: ids, never secrets.

@@ -6,7 +6,7 @@ import YubiKey
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
-import Foundation
+import FoundationEssentials
 #endif
 
 /// `latchkey devices`: every PC/SC reader and what its OATH applet says, and

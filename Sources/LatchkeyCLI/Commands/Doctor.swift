@@ -7,7 +7,7 @@ import YubiKey
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
-import Foundation
+import FoundationEssentials
 #endif
 
 /// `latchkey doctor`: checks pcscd, polkit, the readers and OATH applets,

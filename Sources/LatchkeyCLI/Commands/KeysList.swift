@@ -4,7 +4,7 @@ import SealedStore
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
-import Foundation
+import FoundationEssentials
 #endif
 
 /// `latchkey keys list [--json]`: profiles and key ids, never secrets.

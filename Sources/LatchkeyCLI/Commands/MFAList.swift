@@ -6,7 +6,7 @@ import STS
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
-import Foundation
+import FoundationEssentials
 #endif
 
 /// `latchkey mfa list`: the user's MFA devices, and whether latchkey can

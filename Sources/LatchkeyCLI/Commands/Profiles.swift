@@ -4,7 +4,7 @@ import ArgumentParser
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
-import Foundation
+import FoundationEssentials
 #endif
 
 /// `latchkey profiles [--json]`: the merged AWS profiles, secrets redacted.

@@ -6,7 +6,7 @@ import SystemSupport
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
-import Foundation
+import FoundationEssentials
 #endif
 
 /// The checks about AWS: the clock against STS, and the profiles' MFA sources.
