@@ -96,7 +96,7 @@ let package = Package(
         .target(name: "SmartCard"),
         .target(name: "YKOATH", dependencies: ["SmartCard", "OATH", "SystemSupport", crypto, cryptoExtras]),
         .systemLibrary(name: "CPCSCLite", pkgConfig: "libpcsclite", providers: [.apt(["libpcsclite-dev"])]),
-        .target(name: "PCSC", dependencies: ["CPCSCLite", "SmartCard"]),
+        .target(name: "PCSC", dependencies: ["CPCSCLite", "SmartCard", "SystemSupport"]),
         // libusb's header only (Debian libusb-1.0-0-dev). Not `pkgConfig:
         // "libusb-1.0"`: SwiftPM would then put -lusb-1.0 on every link, and
         // the loader would map libusb and libudev into every latchkey start

@@ -4,13 +4,42 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <semaphore.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 int latchkey_set_not_dumpable(void) {
     return prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L);
+}
+
+static int wait_until(sem_t *semaphore, const struct timespec *deadline) {
+    int result;
+    do {
+        result = sem_clockwait(semaphore, CLOCK_MONOTONIC, deadline);
+    } while (result != 0 && errno == EINTR);
+    return result;
+}
+
+int latchkey_semaphore_wait(void *semaphore, long seconds) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += seconds;
+    return wait_until((sem_t *)semaphore, &deadline);
+}
+
+int latchkey_semaphore_wait_milliseconds(void *semaphore, long milliseconds) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += milliseconds / 1000;
+    deadline.tv_nsec += (milliseconds % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec += 1;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    return wait_until((sem_t *)semaphore, &deadline);
 }
 
 int latchkey_accept_cloexec(int fd) {

@@ -1,5 +1,5 @@
-import Dispatch
 import Synchronization
+import SystemSupport
 
 /// A time limit on the pcsc-lite calls that wait for a card: `SCardConnect`,
 /// `SCardBeginTransaction` and `SCardTransmit`.
@@ -13,7 +13,7 @@ import Synchronization
 /// would hang with it — and so would the AWS CLI waiting on
 /// `credential-process`.
 ///
-/// So each such call runs on a thread of its own while the caller waits at
+/// So each such call runs through ``BoundedCall`` (on a worker thread) while the caller waits at
 /// most `seconds`. A call that overruns is abandoned, not cancelled (pcsc-lite
 /// has no way to cancel a transmit): it keeps the context's mutex, so every
 /// later call on the same context (even `SCardDisconnect` and
@@ -44,9 +44,7 @@ final class CallLimit: Sendable {
         _ function: String, _ call: @escaping @Sendable () -> (result: Int, value: Value)
     ) throws(PCSCError) -> Value {
         try ensureUsable()
-        let outcome = Outcome<(result: Int, value: Value)>()
-        DispatchQueue.global().async { outcome.finish(call()) }
-        guard let done = outcome.wait(seconds: seconds) else {
+        guard let done = BoundedCall.run(within: seconds, call) else {
             overrun.withLock { $0 = $0 ?? function }
             throw timeout(function)
         }
@@ -56,22 +54,5 @@ final class CallLimit: Sendable {
 
     private func timeout(_ function: String) -> PCSCError {
         PCSCError(code: PCSCError.timeoutCode, function: function, abandonedAfter: seconds)
-    }
-}
-
-/// One value handed from the calling thread to a waiting one.
-private final class Outcome<Value: Sendable>: Sendable {
-    private let value = Mutex<Value?>(nil)
-    private let ready = DispatchSemaphore(value: 0)
-
-    func finish(_ result: Value) {
-        value.withLock { $0 = result }
-        ready.signal()
-    }
-
-    /// The value, or `nil` if it did not come within `seconds`.
-    func wait(seconds: Int) -> Value? {
-        guard ready.wait(timeout: .now() + .seconds(seconds)) == .success else { return nil }
-        return value.withLock { $0 }
     }
 }

@@ -59,43 +59,73 @@ public struct TPMConnection: Sendable, Equatable {
 /// An open TPM: the owner hierarchy's storage key and a salted session are
 /// made on first use and flushed when this is released.
 ///
+/// Every call into tpm2-tss runs through ``BoundedCall``: a TPM (or a
+/// simulator, or a resource manager) that stops answering would otherwise
+/// hold latchkey, and the AWS CLI waiting on `credential-process`, for ever,
+/// since tpm2-tss's synchronous calls wait without a limit. After
+/// ``callLimitSeconds`` the call is abandoned and the device makes no more
+/// calls: each throws the same error, and the handle is never released (the
+/// abandoned call may still be using it); the process reports and exits.
+///
 /// The corresponding C functions are `Tss2_TctiLdr_Initialize` and
 /// `Esys_Initialize` (opening), `Esys_FlushContext` and `Esys_Finalize`
 /// (releasing).
 public final class TPMDevice {
-    private let handle: OpaquePointer
+    /// The handle, shared with the call's thread.
+    private struct Handle: @unchecked Sendable {
+        // @unchecked: a pointer tpm2-tss's context; one call uses it at a time.
+        let pointer: OpaquePointer
+    }
+
+    private let handle: Handle
     public let connection: TPMConnection
+    /// The call that did not answer in time, once one has not.
+    private var abandoned: String?
+
+    /// How long one call may take. A TPM answers in milliseconds, creating
+    /// a key in well under a second; a TPM busy with another client's key
+    /// generation can take several seconds.
+    public static let callLimitSeconds = 25
 
     public init(_ connection: TPMConnection) throws(TPMError) {
-        var error = latchkey_tpm_error()
-        var opened: OpaquePointer?
-        let status = latchkey_tpm_open(connection.tcti, &opened, &error)
+        let tcti = connection.tcti
+        let (status, error, opened) = try Self.bounded("Esys_Initialize") { () -> (Int32, latchkey_tpm_error, Handle?) in
+            var error = latchkey_tpm_error()
+            var opened: OpaquePointer?
+            let status = latchkey_tpm_open(tcti, &opened, &error)
+            return (status, error, opened.map(Handle.init))
+        }
         guard status == 0, let opened else { throw TPMError(status: status, error) }
         handle = opened
         self.connection = connection
     }
 
-    deinit { latchkey_tpm_close(handle) }
+    deinit {
+        if abandoned == nil { latchkey_tpm_close(handle.pointer) }
+    }
 
     /// A new HMAC key (hash `hash`) with `seed` as its key, made inside the
     /// TPM over an encrypted session; `pin`, when given, is its authValue.
     /// The corresponding C function is `Esys_Create`.
     public func createHMACKey(seed: SecretBytes, hash: TPMHash, pin: SecretBytes?) throws(TPMError) -> TPMKeyBlobs {
-        var publicArea = [UInt8](repeating: 0, count: Int(LATCHKEY_TPM_BLOB_MAX))
-        var privateArea = [UInt8](repeating: 0, count: Int(LATCHKEY_TPM_BLOB_MAX))
-        var publicLength = 0
-        var privateLength = 0
-        var error = latchkey_tpm_error()
-        let status = seed.withUnsafeBytes { seedBytes in
-            Self.withAuth(pin) { auth in
-                latchkey_tpm_create_hmac_key(
-                    handle, hash.rawValue, seedBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), seedBytes.count,
-                    auth.baseAddress?.assumingMemoryBound(to: UInt8.self), auth.count,
-                    &publicArea, &publicLength, &privateArea, &privateLength, &error)
+        let (status, error, blobs) = try call("Esys_Create") { handle -> (Int32, latchkey_tpm_error, TPMKeyBlobs) in
+            var publicArea = [UInt8](repeating: 0, count: Int(LATCHKEY_TPM_BLOB_MAX))
+            var privateArea = [UInt8](repeating: 0, count: Int(LATCHKEY_TPM_BLOB_MAX))
+            var publicLength = 0
+            var privateLength = 0
+            var error = latchkey_tpm_error()
+            let status = seed.withUnsafeBytes { seedBytes in
+                Self.withAuth(pin) { auth in
+                    latchkey_tpm_create_hmac_key(
+                        handle.pointer, hash.rawValue, seedBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), seedBytes.count,
+                        auth.baseAddress?.assumingMemoryBound(to: UInt8.self), auth.count,
+                        &publicArea, &publicLength, &privateArea, &privateLength, &error)
+                }
             }
+            return (status, error, TPMKeyBlobs(publicArea: Array(publicArea.prefix(publicLength)), privateArea: Array(privateArea.prefix(privateLength))))
         }
         guard status == 0 else { throw TPMError(status: status, error) }
-        return TPMKeyBlobs(publicArea: Array(publicArea.prefix(publicLength)), privateArea: Array(privateArea.prefix(privateLength)))
+        return blobs
     }
 
     /// HMAC(key, message) computed by the TPM with a key from
@@ -103,27 +133,32 @@ public final class TPMDevice {
     /// The corresponding C functions are `Esys_Load`, `Esys_HMAC` and
     /// `Esys_FlushContext`.
     public func hmac(_ message: [UInt8], key: TPMKeyBlobs, pin: SecretBytes?) throws(TPMError) -> [UInt8] {
-        var mac = [UInt8](repeating: 0, count: 64)
-        var length = 0
-        var error = latchkey_tpm_error()
-        let status = Self.withAuth(pin) { auth in
-            latchkey_tpm_hmac(
-                handle, key.publicArea, key.publicArea.count, key.privateArea, key.privateArea.count,
-                auth.baseAddress?.assumingMemoryBound(to: UInt8.self), auth.count, message, message.count, &mac, &length, &error)
-        }
-        guard status == 0 else {
+        let (status, error, result) = try call("Esys_HMAC") { handle -> (Int32, latchkey_tpm_error, [UInt8]) in
+            var mac = [UInt8](repeating: 0, count: 64)
+            var length = 0
+            var error = latchkey_tpm_error()
+            let status = Self.withAuth(pin) { auth in
+                latchkey_tpm_hmac(
+                    handle.pointer, key.publicArea, key.publicArea.count, key.privateArea, key.privateArea.count,
+                    auth.baseAddress?.assumingMemoryBound(to: UInt8.self), auth.count, message, message.count, &mac, &length, &error)
+            }
+            let result = status == 0 ? Array(mac.prefix(length)) : []
             mac.wipe()
-            throw TPMError(status: status, error)
+            return (status, error, result)
         }
-        return Array(mac.prefix(length))
+        guard status == 0 else { throw TPMError(status: status, error) }
+        return result
     }
 
     /// A TPM property (TPM2_GetCapability, TPM_CAP_TPM_PROPERTIES), or `nil`
     /// when the TPM does not report it.
     public func property(_ property: TPMProperty) throws(TPMError) -> UInt32? {
-        var value: UInt32 = 0
-        var error = latchkey_tpm_error()
-        let status = latchkey_tpm_property(handle, property.rawValue, &value, &error)
+        let (status, error, value) = try call("Esys_GetCapability") { handle -> (Int32, latchkey_tpm_error, UInt32) in
+            var value: UInt32 = 0
+            var error = latchkey_tpm_error()
+            let status = latchkey_tpm_property(handle.pointer, property.rawValue, &value, &error)
+            return (status, error, value)
+        }
         if status == LATCHKEY_TPM_FAILED, error.rc == 0 { return nil }
         guard status == 0 else { throw TPMError(status: status, error) }
         return value
@@ -139,11 +174,34 @@ public final class TPMDevice {
 
     /// Whether the TPM implements the algorithm with this TPM_ALG_ID.
     public func implements(algorithm: UInt16) throws(TPMError) -> Bool {
-        var present: Int32 = 0
-        var error = latchkey_tpm_error()
-        let status = latchkey_tpm_has_algorithm(handle, algorithm, &present, &error)
+        let (status, error, present) = try call("Esys_GetCapability") { handle -> (Int32, latchkey_tpm_error, Int32) in
+            var present: Int32 = 0
+            var error = latchkey_tpm_error()
+            let status = latchkey_tpm_has_algorithm(handle.pointer, algorithm, &present, &error)
+            return (status, error, present)
+        }
         guard status == 0 else { throw TPMError(status: status, error) }
         return present != 0
+    }
+
+    /// Runs one shim call on the handle within the limit; refuses once a
+    /// call has overrun.
+    private func call<T: Sendable>(_ function: String, _ body: @escaping @Sendable (Handle) -> T) throws(TPMError) -> T {
+        if let abandoned { throw .noAnswer(function: abandoned, seconds: Self.callLimitSeconds) }
+        let handle = handle
+        do {
+            return try Self.bounded(function) { body(handle) }
+        } catch {
+            abandoned = function
+            throw error
+        }
+    }
+
+    private static func bounded<T: Sendable>(_ function: String, _ body: @escaping @Sendable () -> T) throws(TPMError) -> T {
+        guard let value = BoundedCall.run(within: callLimitSeconds, body) else {
+            throw .noAnswer(function: function, seconds: callLimitSeconds)
+        }
+        return value
     }
 
     private static func withAuth<R>(_ pin: SecretBytes?, _ body: (UnsafeRawBufferPointer) -> R) -> R {

@@ -25,10 +25,21 @@ public struct TPMError: Error, Sendable, Equatable, CustomStringConvertible {
         self.init(code: error.rc, function: function, text: text, shimStatus: status)
     }
 
+    /// The shim status of a call that did not answer within its limit.
+    public static let noAnswerStatus: Int32 = -100
+
+    /// A call abandoned after `seconds` (see ``TPMDevice``).
+    public static func noAnswer(function: String, seconds: Int) -> TPMError {
+        TPMError(code: 0, function: function, text: "the TPM did not answer within \(seconds) s", shimStatus: noAnswerStatus)
+    }
+
     /// What went wrong, for the cases callers tell apart.
     public enum Kind: Sendable, Equatable {
         /// tpm2-tss is not installed.
         case noLibrary
+        /// A call did not return within the limit: the TPM, the simulator or
+        /// the resource manager stopped answering.
+        case noAnswer
         /// The TCTI could not reach the TPM (no device, no permission, no
         /// simulator listening, the connection dropped).
         case unreachable
@@ -48,6 +59,7 @@ public struct TPMError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var kind: Kind {
         if shimStatus == LATCHKEY_TPM_NO_LIBRARY { return .noLibrary }
+        if shimStatus == Self.noAnswerStatus { return .noAnswer }
         let layer = code >> 16
         switch layer {
         case 0: return Self.tpmKind(code & 0xFFFF)

@@ -439,6 +439,23 @@ extension TPMTests {
     }
 }
 
+extension TPMTests {
+    @Test("swtpm stopped (SIGSTOP) and left so: latchkey gives up after its 25 s call limit with one line, exit 14, the HOTP counter unchanged")
+    func silentTPM() throws {
+        let tpm = try TPMHome()
+        try tpm.add("door", secret: randomSecret(), flags: ["--hotp"])
+        let before = try readBytes(tpm.accountFile)
+        tpm.tpm.pause()
+        defer { tpm.tpm.kill() }
+        let result = try tpm.run(["code", "door", "--tpm"])
+        #expect(result.status == 14 && result.stdout.isEmpty, "\(result)")
+        #expect(result.errorLine.hasPrefix("latchkey: the TPM did not answer "), "\(result)")
+        #expect(result.errorLine.contains("within 25 s through 'swtpm:host=127.0.0.1"), "\(result)")
+        #expect(result.seconds >= 24 && result.seconds < 60, "\(result)")
+        #expect(try readBytes(tpm.accountFile) == before)
+    }
+}
+
 extension TPMDamageTests {
     @Test(
         "tpm2-tss missing (libtss2-esys.so.0 hidden behind /dev/null in a private mount namespace): exit 14, one line naming what to install",

@@ -2,9 +2,9 @@
 #define LATCHKEY_PROCESS_CONTROL_H
 
 // Why this shim exists: prctl(2) is variadic in glibc's header, which Swift
-// cannot call, and accept4(2) and struct ucred need _GNU_SOURCE, which the
+// cannot call, and accept4(2), struct ucred and sem_clockwait(3) need _GNU_SOURCE, which the
 // Glibc module is not built with. Imported only by SystemSupport
-// (ProcessHardening, LocalSocket).
+// (ProcessHardening, LocalSocket, BoundedCall).
 
 /// Marks the process not dumpable: no core dump, and /proc/PID/mem, environ
 /// and ptrace attach closed to other non-root processes of the same user.
@@ -14,6 +14,15 @@ int latchkey_set_not_dumpable(void);
 
 /// accept4(fd, NULL, NULL, SOCK_CLOEXEC): a connection that no child inherits.
 int latchkey_accept_cloexec(int fd);
+
+/// Waits for `semaphore` (a sem_t) until `seconds` from now on the monotonic
+/// clock, so a wall-clock change cannot stretch or cut the wait; retries
+/// after EINTR. Returns 0 when it was posted, -1 (errno ETIMEDOUT) when not.
+/// The corresponding C call is `sem_clockwait(…, CLOCK_MONOTONIC, …)`.
+int latchkey_semaphore_wait(void *semaphore, long seconds);
+
+/// The same, for a wait of `milliseconds`.
+int latchkey_semaphore_wait_milliseconds(void *semaphore, long milliseconds);
 
 /// The connected peer's pid, uid and gid (SO_PEERCRED). Returns 0, or -1
 /// with errno set.

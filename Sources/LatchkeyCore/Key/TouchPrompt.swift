@@ -1,4 +1,3 @@
-import Dispatch
 import SystemSupport
 
 /// Tells the person to touch the key — only if the key is still thinking
@@ -7,13 +6,13 @@ import SystemSupport
 /// never see it). On a terminal it counts down the seconds the key will
 /// wait; without one, one line on stderr; never stdout.
 final class TouchPrompt: @unchecked Sendable {
-    // @unchecked: all mutable state is touched only on `queue`.
+    // @unchecked: the mutable state is touched by `tick` on the ticker's
+    // thread and, once `Ticker.stop()` has joined that thread, by `finish`:
+    // never both at once.
     static let delayMilliseconds = 500
     /// How long a YubiKey waits for a touch before answering 6982.
     static let keyWaitSeconds = 15
 
-    private let queue = DispatchQueue(label: "latchkey.touch-prompt")
-    private var timer: DispatchSourceTimer?
     private var shown = false
     private var secondsLeft = TouchPrompt.keyWaitSeconds
     private let prompter: any Prompter
@@ -35,17 +34,13 @@ final class TouchPrompt: @unchecked Sendable {
 
     /// Runs `body` (a CALCULATE that may wait for a touch) with the prompt armed.
     func around<T>(_ body: () throws -> T) rethrows -> T {
-        start()
-        defer { stop() }
+        let ticker = Ticker(firstAfterMilliseconds: TouchPrompt.delayMilliseconds, everyMilliseconds: 1000) { [self] in tick() }
+        ticker.start()
+        defer {
+            ticker.stop()
+            finish()
+        }
         return try body()
-    }
-
-    private func start() {
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.schedule(deadline: .now() + .milliseconds(TouchPrompt.delayMilliseconds), repeating: .seconds(1))
-        timer.setEventHandler { [self] in tick() }
-        queue.sync { self.timer = timer }
-        timer.resume()
     }
 
     private func tick() {
@@ -65,13 +60,10 @@ final class TouchPrompt: @unchecked Sendable {
         shown = true
     }
 
-    private func stop() {
-        queue.sync {
-            timer?.cancel()
-            timer = nil
-            if shown, onTerminal { prompter.show("\r\u{1B}[K") }
-            if let (notifier, id) = notification { notifier.close(id) }
-            notification = nil
-        }
+    /// Clears the countdown and closes the notification, after the last tick.
+    private func finish() {
+        if shown, onTerminal { prompter.show("\r\u{1B}[K") }
+        if let (notifier, id) = notification { notifier.close(id) }
+        notification = nil
     }
 }
