@@ -93,6 +93,7 @@ struct latchkey_tpm {
     ESYS_CONTEXT *esys;
     ESYS_TR primary;
     ESYS_TR session;
+    int force_rsa;
 };
 
 static int fail(latchkey_tpm_error *error, const char *function, TSS2_RC rc) {
@@ -130,6 +131,10 @@ int latchkey_tpm_open(const char *tcti, latchkey_tpm **out, latchkey_tpm_error *
     return 0;
 }
 
+void latchkey_tpm_use_rsa_primary(latchkey_tpm *tpm) {
+    if (tpm) tpm->force_rsa = 1;
+}
+
 void latchkey_tpm_close(latchkey_tpm *tpm) {
     if (!tpm) return;
     if (tpm->session != ESYS_TR_NONE) tss.flush_context(tpm->esys, tpm->session);
@@ -146,28 +151,58 @@ void latchkey_tpm_close(latchkey_tpm *tpm) {
 // its authValue is empty, so dictionary-attack protection guards nothing on
 // it, and without noDA a lockout caused by any PIN would stop every key
 // under it, PIN or not (tpm2_createprimary -a '…|noda' makes the same key).
+// A TPM without ECC P-256 (TPM 2.0 makes RSA-2048 mandatory, ECC not) gets
+// the RSA-2048 template (-G rsa2048) instead; the choice is the TPM's, so
+// the same TPM always makes the same primary. Keys made under one primary
+// load only under it.
+static TSS2_RC create_primary(latchkey_tpm *tpm, int rsa) {
+    TPM2B_SENSITIVE_CREATE sensitive = {0};
+    TPMA_OBJECT attributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT | TPMA_OBJECT_FIXEDTPM |
+                             TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+                             TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA;
+    TPMT_SYM_DEF_OBJECT aes = {.algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB};
+    TPM2B_PUBLIC template = {
+        .publicArea = {
+            .type = rsa ? TPM2_ALG_RSA : TPM2_ALG_ECC,
+            .nameAlg = TPM2_ALG_SHA256,
+            .objectAttributes = attributes,
+        },
+    };
+    if (rsa) {
+        template.publicArea.parameters.rsaDetail = (TPMS_RSA_PARMS){
+            .symmetric = aes, .scheme = {.scheme = TPM2_ALG_NULL}, .keyBits = 2048, .exponent = 0,
+        };
+    } else {
+        template.publicArea.parameters.eccDetail = (TPMS_ECC_PARMS){
+            .symmetric = aes, .scheme = {.scheme = TPM2_ALG_NULL}, .curveID = TPM2_ECC_NIST_P256,
+            .kdf = {.scheme = TPM2_ALG_NULL},
+        };
+    }
+    TPM2B_DATA outside = {0};
+    TPML_PCR_SELECTION pcrs = {0};
+    return tss.create_primary(tpm->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                              &sensitive, &template, &outside, &pcrs, &tpm->primary, NULL, NULL, NULL, NULL);
+}
+
+// Whether CreatePrimary's answer means "no ECC P-256 here": a TPM response
+// (layer 0) in format 1 whose error is TPM_RC_ASYMMETRIC, TPM_RC_VALUE,
+// TPM_RC_TYPE or TPM_RC_CURVE; or TPM_RC_CURVE/TPM_RC_ASYMMETRIC reported
+// without a parameter number.
+static int lacks_ecc(TSS2_RC rc) {
+    if ((rc >> 16) != 0 || !(rc & 0x80)) return 0;
+    switch (rc & 0x3F) {
+    case 0x01: case 0x04: case 0x0A: case 0x26: return 1;
+    default: return 0;
+    }
+}
+
 static int prepare(latchkey_tpm *tpm, latchkey_tpm_error *error) {
     if (tpm->primary == ESYS_TR_NONE) {
-        TPM2B_SENSITIVE_CREATE sensitive = {0};
-        TPM2B_PUBLIC template = {
-            .publicArea = {
-                .type = TPM2_ALG_ECC,
-                .nameAlg = TPM2_ALG_SHA256,
-                .objectAttributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT | TPMA_OBJECT_FIXEDTPM |
-                                    TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-                                    TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA,
-                .parameters.eccDetail = {
-                    .symmetric = {.algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB},
-                    .scheme = {.scheme = TPM2_ALG_NULL},
-                    .curveID = TPM2_ECC_NIST_P256,
-                    .kdf = {.scheme = TPM2_ALG_NULL},
-                },
-            },
-        };
-        TPM2B_DATA outside = {0};
-        TPML_PCR_SELECTION pcrs = {0};
-        TSS2_RC rc = tss.create_primary(tpm->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                                        &sensitive, &template, &outside, &pcrs, &tpm->primary, NULL, NULL, NULL, NULL);
+        TSS2_RC rc = tpm->force_rsa ? TSS2_RC_SUCCESS : create_primary(tpm, 0);
+        if (tpm->force_rsa || lacks_ecc(rc)) {
+            tpm->primary = ESYS_TR_NONE;
+            rc = create_primary(tpm, 1);
+        }
         if (rc != TSS2_RC_SUCCESS) { tpm->primary = ESYS_TR_NONE; return fail(error, "Esys_CreatePrimary", rc); }
     }
     if (tpm->session == ESYS_TR_NONE) {

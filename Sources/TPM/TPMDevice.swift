@@ -30,11 +30,21 @@ public struct TPMKeyBlobs: Sendable, Equatable {
     }
 }
 
-/// Which TPM to use: a TCTI configuration string for tpm2-tss's loader.
+/// Which TPM to use: a TCTI configuration string for tpm2-tss's loader,
+/// and which storage key to make the account keys under.
 public struct TPMConnection: Sendable, Equatable {
     public var tcti: String
+    /// `LATCHKEY_TPM_PRIMARY`: `ecc` or unset, the ECC P-256 primary, or
+    /// RSA-2048 where the TPM has no ECC P-256 (the TPM decides, so the same
+    /// TPM always gets the same one); `rsa2048`, always RSA-2048 (for a TPM
+    /// whose ECC fails in a way latchkey does not recognise). Keys made
+    /// under one primary load only under that one.
+    public var primary: String?
 
-    public init(tcti: String) { self.tcti = tcti }
+    public init(tcti: String, primary: String? = nil) {
+        self.tcti = tcti
+        self.primary = primary
+    }
 
     /// The kernel's resource manager.
     public static let defaultTCTI = "device:/dev/tpmrm0"
@@ -42,10 +52,11 @@ public struct TPMConnection: Sendable, Equatable {
     /// `LATCHKEY_TPM_TCTI`, else `TPM2TOOLS_TCTI` (tpm2-tools' own), else
     /// the kernel's resource manager.
     public static func standard(in environment: Environment) -> TPMConnection {
+        let primary = environment.nonEmpty("LATCHKEY_TPM_PRIMARY")
         for name in ["LATCHKEY_TPM_TCTI", "TPM2TOOLS_TCTI"] {
-            if let value = environment.nonEmpty(name) { return TPMConnection(tcti: value) }
+            if let value = environment.nonEmpty(name) { return TPMConnection(tcti: value, primary: primary) }
         }
-        return TPMConnection(tcti: defaultTCTI)
+        return TPMConnection(tcti: defaultTCTI, primary: primary)
     }
 
     /// The character device a `device:` TCTI opens, when it is one.
@@ -88,11 +99,16 @@ public final class TPMDevice {
     public static let callLimitSeconds = 25
 
     public init(_ connection: TPMConnection) throws(TPMError) {
+        guard [nil, "ecc", "rsa2048"].contains(connection.primary) else {
+            throw TPMError(code: 0, function: "", text: "LATCHKEY_TPM_PRIMARY must be ecc or rsa2048", shimStatus: LATCHKEY_TPM_BAD_ARGUMENT)
+        }
         let tcti = connection.tcti
+        let rsa = connection.primary == "rsa2048"
         let (status, error, opened) = try Self.bounded("Esys_Initialize") { () -> (Int32, latchkey_tpm_error, Handle?) in
             var error = latchkey_tpm_error()
             var opened: OpaquePointer?
             let status = latchkey_tpm_open(tcti, &opened, &error)
+            if rsa { latchkey_tpm_use_rsa_primary(opened) }
             return (status, error, opened.map(Handle.init))
         }
         guard status == 0, let opened else { throw TPMError(status: status, error) }

@@ -37,6 +37,9 @@ public struct TPMError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
         /// tpm2-tss is not installed.
         case noLibrary
+        /// An argument latchkey refused before asking the TPM (a seed or a
+        /// PIN too long, an unknown LATCHKEY_TPM_PRIMARY).
+        case badArgument
         /// A call did not return within the limit: the TPM, the simulator or
         /// the resource manager stopped answering.
         case noAnswer
@@ -60,6 +63,7 @@ public struct TPMError: Error, Sendable, Equatable, CustomStringConvertible {
     public var kind: Kind {
         if shimStatus == LATCHKEY_TPM_NO_LIBRARY { return .noLibrary }
         if shimStatus == Self.noAnswerStatus { return .noAnswer }
+        if shimStatus == LATCHKEY_TPM_BAD_ARGUMENT { return .badArgument }
         let layer = code >> 16
         switch layer {
         case 0: return Self.tpmKind(code & 0xFFFF)

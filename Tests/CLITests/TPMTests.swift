@@ -73,11 +73,16 @@ struct TPMTests {
         }
     }
 
-    @Test("tpm2-tools loads latchkey's saved blobs under its own primary (same template: the default plus noda) and tpm2_hmac gives the same HMAC")
-    func tpm2ToolsCrossCheck() throws {
+    @Test(
+        "tpm2-tools loads latchkey's saved blobs under its own primary (same template: the default plus noda; ECC P-256, and RSA-2048 with LATCHKEY_TPM_PRIMARY=rsa2048) and tpm2_hmac gives the same HMAC",
+        arguments: ["ecc", "rsa2048"])
+    func tpm2ToolsCrossCheck(primary: String) throws {
         let tpm = try TPMHome()
         let secret = randomSecret(32)
-        try tpm.add("cross", secret: secret, flags: ["--algorithm", "SHA256"])
+        let added = try tpm.home.run(
+            ["accounts", "add", "cross", "--tpm", "--algorithm", "SHA256"], stdin: Base32.encode(secret) + "\n", passphrase: .some(nil),
+            environment: ["LATCHKEY_TPM_TCTI": tpm.tpm.tcti, "LATCHKEY_TPM_PRIMARY": primary])
+        #expect(added.status == 0, "\(added)")
         let saved = try #require(try tpm.savedAccounts().first)
         let work = try TemporaryDirectory("tpm2-tools")
         try writeBytes(work.file("key.pub"), Array(try #require(Data(base64Encoded: saved["public"] as? String ?? ""))))
@@ -93,12 +98,31 @@ struct TPMTests {
             return result
         }
         let attributes = "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda|restricted|decrypt"
-        _ = try tool("tpm2_createprimary", ["-Q", "-C", "o", "-g", "sha256", "-G", "ecc", "-a", attributes, "-c", work.file("primary.ctx")])
+        _ = try tool("tpm2_createprimary", ["-Q", "-C", "o", "-g", "sha256", "-G", primary, "-a", attributes, "-c", work.file("primary.ctx")])
         _ = try tool("tpm2_flushcontext", ["-t"])
         _ = try tool("tpm2_load", ["-Q", "-C", work.file("primary.ctx"), "-u", work.file("key.pub"), "-r", work.file("key.priv"), "-c", work.file("key.ctx")])
         _ = try tool("tpm2_flushcontext", ["-t"])
         _ = try tool("tpm2_hmac", ["-c", work.file("key.ctx"), "-g", "sha256", "-o", work.file("mac"), work.file("message")])
         #expect(try readBytes(work.file("mac")) == OATHAlgorithm.sha256.hmac(key: secret, message: message))
+    }
+
+    @Test("LATCHKEY_TPM_PRIMARY=rsa2048: codes are oathtool's; a key made under one primary does not load under the other (exit 16); a bad value is exit 6")
+    func rsaPrimary() throws {
+        let tpm = try TPMHome()
+        let secret = randomSecret()
+        let rsa = ["LATCHKEY_TPM_PRIMARY": "rsa2048"]
+        let added = try tpm.home.run(
+            ["accounts", "add", "rsa", "--tpm"], stdin: Base32.encode(secret) + "\n", passphrase: .some(nil),
+            environment: ["LATCHKEY_TPM_TCTI": tpm.tpm.tcti].merging(rsa) { $1 })
+        #expect(added.status == 0, "\(added)")
+        try expectTOTP(secret) { try tpm.run(["code", "rsa", "--tpm"], environment: rsa) }
+        let underECC = try tpm.run(["code", "rsa", "--tpm"])
+        #expect(underECC.status == 16, "\(underECC)")
+        try tpm.add("ecc", secret: randomSecret())
+        let underRSA = try tpm.run(["code", "ecc", "--tpm"], environment: rsa)
+        #expect(underRSA.status == 16, "\(underRSA)")
+        let bad = try tpm.run(["code", "ecc", "--tpm"], environment: ["LATCHKEY_TPM_PRIMARY": "rsa"])
+        #expect(bad.status == 6 && bad.errorLine == "latchkey: LATCHKEY_TPM_PRIMARY must be ecc or rsa2048", "\(bad)")
     }
 
     @Test("The seed is in no file under HOME (raw, base32 in either case, hex), and the account file is 0600 in a 0700 directory")

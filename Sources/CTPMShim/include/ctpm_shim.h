@@ -38,8 +38,13 @@ typedef struct latchkey_tpm_error {
 
 // Connects through the TCTI loader: `tcti` is a TCTI configuration string
 // ("device:/dev/tpmrm0", "swtpm:host=127.0.0.1,port=2321"). The primary key
-// and the session are made on first use and flushed by latchkey_tpm_close.
+// and the session are made on first use and flushed by latchkey_tpm_close:
+// the primary is ECC P-256, or RSA-2048 on a TPM without ECC P-256.
 int latchkey_tpm_open(const char *tcti, latchkey_tpm **tpm, latchkey_tpm_error *error);
+
+// Makes the primary from the RSA-2048 template even when the TPM has ECC
+// P-256 (LATCHKEY_TPM_PRIMARY=rsa2048). Call before the first key operation.
+void latchkey_tpm_use_rsa_primary(latchkey_tpm *tpm);
 
 // Flushes what was loaded, finalizes ESAPI and the TCTI. NULL is allowed.
 void latchkey_tpm_close(latchkey_tpm *tpm);

@@ -241,6 +241,8 @@ enum TPMFailure {
         switch error.kind {
         case .noLibrary:
             return LatchkeyError(.tpm, "\(error.text) (Debian: sudo apt-get install libtss2-esys-3.0.2-0 libtss2-tctildr0)")
+        case .badArgument:
+            return LatchkeyError(.invalidInput, error.text)
         case .noAnswer:
             return LatchkeyError(
                 .tpm, "the TPM did not answer \(error.function) within \(TPMDevice.callLimitSeconds) s through '\(connection.tcti)': it, its resource manager or the simulator is stuck; check it with `tpm2_getcap properties-fixed`")
