@@ -19,7 +19,8 @@ struct QueryAPIClient {
     ) throws(STSClientError) -> Result {
         var attempt = 1
         while true {
-            let signed = request.signed(for: endpoint, service: service, credentials: credentials, at: clock.now())
+            let now = clock.now()
+            let signed = request.signed(for: endpoint, service: service, credentials: credentials, at: now)
             let response: TransportResponse
             do {
                 response = try transport.post(url: signed.url, headers: signed.headers, body: signed.body)
@@ -29,6 +30,11 @@ struct QueryAPIClient {
             do {
                 return try decode(response)
             } catch {
+                var error = error
+                if case .service(var refusal) = error {
+                    refusal.signedAt = now
+                    error = .service(refusal)
+                }
                 guard attempt == 1, Self.isRetryable(error, status: response.status) else { throw error }
                 attempt += 1
                 clock.sleep(for: retryDelay * max(1, min(2, jitter())))

@@ -91,6 +91,14 @@ public struct STSError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// When the refused request was signed, by the client's clock (set by
+    /// the client that sent it).
+    public var signedAt: Date?
+
+    /// How far the server's clock was ahead of the client's when the request
+    /// was signed, in seconds, when the response carried a `Date` header.
+    public var clockOffset: Double? { signedAt.flatMap(clockOffset(from:)) }
+
     /// How far the server's clock is ahead of `localTime`, in seconds, when
     /// the response carried a `Date` header.
     public func clockOffset(from localTime: Date) -> Double? {

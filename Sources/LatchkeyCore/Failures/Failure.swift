@@ -167,7 +167,7 @@ extension LatchkeyError {
         case .service(let service):
             switch service.kind {
             case .clockSkew:
-                let offset = service.clockOffset(from: Date()).map { offset in
+                let offset = service.clockOffset.map { offset in
                     let seconds = Int(offset.magnitude.rounded())
                     return offset > 0 ? " (this clock is \(seconds) s behind AWS's)" : " (this clock is \(seconds) s ahead of AWS's)"
                 } ?? ""
