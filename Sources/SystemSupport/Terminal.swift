@@ -55,10 +55,19 @@ public final class Terminal {
     }
 
     /// Reads one line (echo as the terminal has it).
-    public func readLine(limit: Int = 4096) throws(SystemError) -> SecretBytes? {
+    /// With `withinSeconds`, a line not finished by then is an error with
+    /// errno ETIMEDOUT (what was typed is dropped).
+    public func readLine(limit: Int = 4096, withinSeconds: Int? = nil) throws(SystemError) -> SecretBytes? {
         var line: [UInt8] = []
         var byte: UInt8 = 0
+        var deadline = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &deadline)
+        deadline.tv_sec += withinSeconds ?? 0
         while true {
+            if withinSeconds != nil, !(try waitForInput(until: deadline)) {
+                line.wipe()
+                throw SystemError("no answer within \(withinSeconds!) s on", path: "/dev/tty", errno: Errno(rawValue: ETIMEDOUT))
+            }
             let n = try retryingOnInterrupt("cannot read", path: "/dev/tty") { Glibc.read(fd, &byte, 1) }
             if n == 0 { if line.isEmpty { return nil } else { break } }
             if byte == UInt8(ascii: "\n") { break }
@@ -70,6 +79,20 @@ public final class Terminal {
         }
         if line.last == UInt8(ascii: "\r") { line.removeLast() }
         return SecretBytes(consuming: &line)
+    }
+
+    /// Whether input came before `deadline` (CLOCK_MONOTONIC).
+    private func waitForInput(until deadline: timespec) throws(SystemError) -> Bool {
+        while true {
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let left = (deadline.tv_sec - now.tv_sec) * 1000 + (deadline.tv_nsec - now.tv_nsec) / 1_000_000
+            guard left > 0 else { return false }
+            var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&entry, 1, Int32(min(left, Int(Int32.max))))
+            if ready > 0 { return true }
+            if ready < 0, errno != EINTR { throw SystemError("cannot wait on", path: "/dev/tty", errno: Errno(rawValue: errno)) }
+        }
     }
 }
 

@@ -315,4 +315,32 @@ struct AgentTests {
         let log = (try? String(contentsOfFile: sockets.file("agent.log"), encoding: .utf8)) ?? ""
         #expect(log.contains("devbox-7 asks for credentials for profile 'admin'. Allow? [y/N]"), "\(log)")
     }
+
+    @Test("--confirm-timeout: a question nobody answers refuses the request after that long (exit 24), and the agent goes on serving")
+    func confirmTimesOut() throws {
+        let world = try AuthWorld()
+        let sockets = try socketDirectory()
+        let socket = sockets.file("agent.sock")
+        let command = "exec " + [latchkeyBinary, "agent", "--socket", socket, "--sealed", "--allow", "admin", "--confirm", "--confirm-timeout", "2s"]
+            .map { "'\($0)'" }.joined(separator: " ")
+        var environment = ["PATH": "/usr/bin:/bin", "HOME": world.home.home, "LATCHKEY_PASSPHRASE": world.home.passphrase]
+        environment.merge(world.environment) { $1 }
+        // Nobody types: script(1)'s input is a pipe that stays open and empty.
+        let agent = try SpawnedProgram(
+            "/bin/sh", ["-c", "sleep 30 | /usr/bin/script -qfec \"$0\" /dev/null", command],
+            environment: environment, log: sockets.file("agent.log"))
+        defer { agent.stop(signal: SIGKILL, grace: 0) }
+        let deadline = Date().addingTimeInterval(15)
+        while LocalSocket.state(of: socket) != .live, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        let (box, boxEnvironment) = try devBox(socket: socket, world)
+        for _ in 0..<2 {
+            let refused = try box.run(["credential-process", "--agent", "--profile", "admin"], passphrase: nil, environment: boxEnvironment)
+            #expect(refused.status == 24, "\(refused)")
+            #expect(refused.errorLine.contains("nobody at the agent's machine allowed credentials for profile 'admin' within 2 s"), "\(refused)")
+        }
+        #expect(LocalSocket.state(of: socket) == .live)
+        #expect(try world.server.stats().requests == 0, "nothing reached STS")
+        let log = (try? String(contentsOfFile: sockets.file("agent.log"), encoding: .utf8)) ?? ""
+        #expect(log.contains("(no answer: refused)"), "\(log)")
+    }
 }

@@ -47,6 +47,11 @@ struct Agent: ParsableCommand {
     @Flag(help: "Ask on this terminal before each request is served.")
     var confirm = false
 
+    @Option(
+        name: .customLong("confirm-timeout"),
+        help: ArgumentHelp("With --confirm: refuse a request not answered within this (default 60s; others wait meanwhile).", valueName: "duration"))
+    var confirmTimeout: String?
+
     @Flag(help: "The token for codes and for profiles without latchkey_mfa (default: --yubikey).")
     var token: TokenKind?
 
@@ -56,6 +61,12 @@ struct Agent: ParsableCommand {
     func validate() throws {
         if let unlockFor, DurationText.seconds(unlockFor) == nil {
             throw ValidationError("--unlock-for must be seconds or like 90m, 12h, 1h30m")
+        }
+        if let confirmTimeout {
+            guard confirm else { throw ValidationError("--confirm-timeout applies to --confirm") }
+            guard let seconds = DurationText.seconds(confirmTimeout), seconds >= 1 else {
+                throw ValidationError("--confirm-timeout must be seconds or like 90s, 5m")
+            }
         }
         if token == .agent { throw ValidationError("an agent cannot take its codes from another agent") }
     }
@@ -69,6 +80,7 @@ struct Agent: ParsableCommand {
         settings.allowedSerials = Set(allowCode)
         settings.unlockForSeconds = unlockFor.flatMap(DurationText.seconds)
         settings.confirm = confirm
+        if let seconds = confirmTimeout.flatMap(DurationText.seconds) { settings.confirmSeconds = seconds }
         settings.token = token ?? .yubikey
         settings.key = key.settings
         settings.passphraseFile = passphrase.passphraseFile

@@ -5,6 +5,12 @@ import CredentialFlow
 import SessionCache
 import SystemSupport
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// What an agent serves, and how.
 public struct AgentSettings: Sendable {
     /// Profiles served besides those with `latchkey_forward = true`.
@@ -16,6 +22,9 @@ public struct AgentSettings: Sendable {
     public var unlockForSeconds: Int?
     /// Ask the person at the agent's terminal before each request.
     public var confirm = false
+    /// How long a `--confirm` question waits for its answer (other requests
+    /// wait behind it), then the request is refused.
+    public var confirmSeconds = 60
     /// The token for codes and for profiles without `latchkey_mfa`.
     public var token: TokenKind = .yubikey
     public var key = KeySettings()
@@ -124,7 +133,13 @@ public final class AgentService {
 
     private func confirm(_ what: String, host: String) throws {
         guard settings.confirm else { return }
-        let answer = try world.prompter.ask("latchkey agent: \(host) asks for \(what). Allow? [y/N] ", secret: false)
+        let answer: SecretBytes?
+        do {
+            answer = try world.prompter.ask("latchkey agent: \(host) asks for \(what). Allow? [y/N] ", withinSeconds: settings.confirmSeconds)
+        } catch let error as SystemError where error.errno == Errno(rawValue: ETIMEDOUT) {
+            world.prompter.show("(no answer: refused)\n")
+            throw LatchkeyError(.agentRefused, "nobody at the agent's machine allowed \(what) within \(settings.confirmSeconds) s")
+        }
         let text = answer.map { String(decoding: $0.bytes, as: UTF8.self).lowercased().filter { !$0.isWhitespace } }
         guard text == "y" || text == "yes" else {
             throw LatchkeyError(.agentRefused, "the person at the agent's machine did not allow \(what)")

@@ -14,9 +14,18 @@ public protocol Prompter {
     /// Text for the person only (a countdown, a status line). Dropped when
     /// there is nobody.
     func show(_ text: String)
+    /// Asks a question (echo on) that must be answered within `seconds`:
+    /// the agent's `--confirm`, which holds every other request while it
+    /// waits. A late answer is an error (SystemError, ETIMEDOUT).
+    func ask(_ prompt: String, withinSeconds seconds: Int) throws -> SecretBytes?
 }
 
 extension Prompter {
+    /// A prompter that cannot time its questions just asks.
+    public func ask(_ prompt: String, withinSeconds seconds: Int) throws -> SecretBytes? {
+        try ask(prompt, secret: false)
+    }
+
     /// Asks for a secret and, when `confirm`, for it again: an empty answer
     /// or two different ones are errors, so nothing changes by mistake.
     /// `nil` when there is nobody to ask.
@@ -50,6 +59,12 @@ public struct TerminalPrompter: Prompter {
 
     public func show(_ text: String) {
         Terminal.open()?.write(text)
+    }
+
+    public func ask(_ prompt: String, withinSeconds seconds: Int) throws -> SecretBytes? {
+        guard let tty = Terminal.open() else { return nil }
+        tty.write(prompt)
+        return try tty.readLine(withinSeconds: seconds)
     }
 }
 
