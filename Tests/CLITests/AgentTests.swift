@@ -282,23 +282,32 @@ struct AgentTests {
         #expect(text.contains("host devbox-7: profile admin: ok"), "\(text)")
     }
 
+    /// `latchkey agent --socket SOCKET --sealed ARGUMENTS` on a pty of its own
+    /// (script(1), whose stdin is `input`'s output), its socket live.
+    func agentOnTerminal(
+        _ world: AuthWorld, socket: String, log: String, input: String, _ arguments: [String], pidFile: String? = nil
+    ) throws -> SpawnedProgram {
+        let command = (pidFile.map { "echo $$ > '\($0)'; " } ?? "") + "exec "
+            + ([latchkeyBinary, "agent", "--socket", socket, "--sealed"] + arguments).map { "'\($0)'" }.joined(separator: " ")
+        var environment = ["PATH": "/usr/bin:/bin", "HOME": world.home.home, "LATCHKEY_PASSPHRASE": world.home.passphrase]
+        environment.merge(world.environment) { $1 }
+        let agent = try SpawnedProgram(
+            "/bin/sh", ["-c", "\(input) | /usr/bin/script -qfec \"$0\" /dev/null", command], environment: environment, log: log)
+        let deadline = Date().addingTimeInterval(15)
+        while LocalSocket.state(of: socket) != .live, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        return agent
+    }
+
     @Test("--confirm: the person at the agent's terminal (a pty from script(1)) allows one request and refuses the next")
     func confirmOnTheTerminal() throws {
         let world = try AuthWorld()
         let sockets = try socketDirectory()
         let socket = sockets.file("agent.sock")
         let pidFile = sockets.file("agent.pid")
-        let command = "echo $$ > '\(pidFile)'; exec " + [latchkeyBinary, "agent", "--socket", socket, "--sealed", "--allow", "admin", "--allow", "ops", "--confirm"]
-            .map { "'\($0)'" }.joined(separator: " ")
-        var environment = ["PATH": "/usr/bin:/bin", "HOME": world.home.home, "LATCHKEY_PASSPHRASE": world.home.passphrase]
-        environment.merge(world.environment) { $1 }
-        // script(1) runs the agent on a new pty and copies its stdin there:
-        // the answers wait in the pty's input until the agent asks.
-        let agent = try SpawnedProgram(
-            "/bin/sh", ["-c", "(printf 'y\\nn\\n'; sleep 20) | /usr/bin/script -qfec \"$0\" /dev/null", command],
-            environment: environment, log: sockets.file("agent.log"))
-        let deadline = Date().addingTimeInterval(15)
-        while LocalSocket.state(of: socket) != .live, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        // The answers wait in the pty's input until the agent asks.
+        let agent = try agentOnTerminal(
+            world, socket: socket, log: sockets.file("agent.log"), input: "(printf 'y\\nn\\n'; sleep 20)",
+            ["--allow", "admin", "--allow", "ops", "--confirm"], pidFile: pidFile)
         let (box, boxEnvironment) = try devBox(socket: socket, world)
         let allowed = try box.run(["credential-process", "--agent", "--profile", "admin"], passphrase: nil, environment: boxEnvironment)
         #expect(allowed.status == 0, "\(allowed)")
@@ -321,17 +330,11 @@ struct AgentTests {
         let world = try AuthWorld()
         let sockets = try socketDirectory()
         let socket = sockets.file("agent.sock")
-        let command = "exec " + [latchkeyBinary, "agent", "--socket", socket, "--sealed", "--allow", "admin", "--confirm", "--confirm-timeout", "2s"]
-            .map { "'\($0)'" }.joined(separator: " ")
-        var environment = ["PATH": "/usr/bin:/bin", "HOME": world.home.home, "LATCHKEY_PASSPHRASE": world.home.passphrase]
-        environment.merge(world.environment) { $1 }
         // Nobody types: script(1)'s input is a pipe that stays open and empty.
-        let agent = try SpawnedProgram(
-            "/bin/sh", ["-c", "sleep 30 | /usr/bin/script -qfec \"$0\" /dev/null", command],
-            environment: environment, log: sockets.file("agent.log"))
+        let agent = try agentOnTerminal(
+            world, socket: socket, log: sockets.file("agent.log"), input: "sleep 30",
+            ["--allow", "admin", "--confirm", "--confirm-timeout", "2s"])
         defer { agent.stop(signal: SIGKILL, grace: 0) }
-        let deadline = Date().addingTimeInterval(15)
-        while LocalSocket.state(of: socket) != .live, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         let (box, boxEnvironment) = try devBox(socket: socket, world)
         for _ in 0..<2 {
             let refused = try box.run(["credential-process", "--agent", "--profile", "admin"], passphrase: nil, environment: boxEnvironment)
