@@ -108,9 +108,7 @@ private final class Worker: @unchecked Sendable {
         var thread = pthread_t()
         let context = Unmanaged.passRetained(self).toOpaque()
         let started = pthread_create(&thread, nil, { context in
-            let worker = Unmanaged<Worker>.fromOpaque(context!).takeRetainedValue()
-            worker.loop()
-            return nil
+            Unmanaged<Worker>.fromOpaque(context!).takeRetainedValue().loop()
         }, context)
         guard started == 0 else {
             Unmanaged<Worker>.fromOpaque(context).release()

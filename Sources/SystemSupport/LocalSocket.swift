@@ -235,29 +235,3 @@ public final class LocalSocket {
 /// `accept(2)` on `listener` with the new descriptor close-on-exec from the
 /// start (`accept4`, `SOCK_CLOEXEC`): no child started meanwhile inherits it.
 public func acceptCloseOnExec(_ listener: Int32) -> Int32 { latchkey_accept_cloexec(listener) }
-
-/// A point in time on the monotonic clock, for bounded waits.
-public struct Deadline: Sendable {
-    private let end: timespec
-
-    public init(seconds: Double) {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        let whole = Int(seconds)
-        var nanoseconds = now.tv_nsec + Int((seconds - Double(whole)) * 1e9)
-        var secondsPart = now.tv_sec + whole
-        if nanoseconds >= 1_000_000_000 {
-            nanoseconds -= 1_000_000_000
-            secondsPart += 1
-        }
-        end = timespec(tv_sec: secondsPart, tv_nsec: nanoseconds)
-    }
-
-    /// Milliseconds until the deadline (0 once passed), capped for `poll`.
-    public var millisecondsLeft: Int32 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        let left = (end.tv_sec - now.tv_sec) * 1000 + (end.tv_nsec - now.tv_nsec) / 1_000_000
-        return Int32(clamping: max(0, left))
-    }
-}

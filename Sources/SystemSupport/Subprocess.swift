@@ -78,7 +78,7 @@ public struct Subprocess {
         close(pipeEnds[1])
         guard spawned == 0 else { throw SystemError("cannot run", path: path, errno: Errno(rawValue: spawned)) }
 
-        let deadline = timeoutSeconds.map { monotonicSeconds() + UInt64($0) }
+        let deadline = timeoutSeconds.map { Deadline(seconds: Double($0)) }
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         var timedOut = false
@@ -86,12 +86,11 @@ public struct Subprocess {
         while readEnd >= 0 {
             var wait: Int32 = -1
             if let deadline {
-                let remaining = Int64(deadline) - Int64(monotonicSeconds())
-                guard remaining > 0 else {
+                guard !deadline.hasPassed else {
                     timedOut = true
                     break
                 }
-                wait = Int32(min(remaining, 1)) * 1000
+                wait = min(deadline.millisecondsLeft, 1000)
             }
             var poller = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, wait)
@@ -125,7 +124,7 @@ public struct Subprocess {
             }
             if result < 0 && Errno.current != .interrupted { break }
             if let deadline, result == 0 {
-                if monotonicSeconds() >= deadline { timedOut = true } else { usleep(20_000) }
+                if deadline.hasPassed { timedOut = true } else { usleep(20_000) }
             }
         }
         if !reaped {

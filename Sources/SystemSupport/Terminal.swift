@@ -60,11 +60,9 @@ public final class Terminal {
     public func readLine(limit: Int = 4096, withinSeconds: Int? = nil) throws(SystemError) -> SecretBytes? {
         var line: [UInt8] = []
         var byte: UInt8 = 0
-        var deadline = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &deadline)
-        deadline.tv_sec += withinSeconds ?? 0
+        let deadline = withinSeconds.map { Deadline(seconds: Double($0)) }
         while true {
-            if withinSeconds != nil, !(try waitForInput(until: deadline)) {
+            if let deadline, !(try waitForInput(until: deadline)) {
                 line.wipe()
                 throw SystemError("no answer within \(withinSeconds!) s on", path: "/dev/tty", errno: Errno(rawValue: ETIMEDOUT))
             }
@@ -81,15 +79,12 @@ public final class Terminal {
         return SecretBytes(consuming: &line)
     }
 
-    /// Whether input came before `deadline` (CLOCK_MONOTONIC).
-    private func waitForInput(until deadline: timespec) throws(SystemError) -> Bool {
+    /// Whether input came before `deadline`.
+    private func waitForInput(until deadline: Deadline) throws(SystemError) -> Bool {
         while true {
-            var now = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &now)
-            let left = (deadline.tv_sec - now.tv_sec) * 1000 + (deadline.tv_nsec - now.tv_nsec) / 1_000_000
-            guard left > 0 else { return false }
+            guard !deadline.hasPassed else { return false }
             var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&entry, 1, Int32(min(left, Int(Int32.max))))
+            let ready = poll(&entry, 1, deadline.millisecondsLeft)
             if ready > 0 { return true }
             if ready < 0, errno != EINTR { throw SystemError("cannot wait on", path: "/dev/tty", errno: Errno(rawValue: errno)) }
         }
@@ -139,12 +134,5 @@ public enum StandardStream {
 public func currentUnixTime() -> UInt64 {
     var now = timespec()
     clock_gettime(CLOCK_REALTIME, &now)
-    return UInt64(max(0, now.tv_sec))
-}
-
-/// Seconds from a monotonic clock (for measuring waits, not for TOTP).
-public func monotonicSeconds() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
     return UInt64(max(0, now.tv_sec))
 }
