@@ -1,11 +1,7 @@
 import Crypto
 import _CryptoExtras
 import SystemSupport
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import FoundationEssentials
-#endif
 
 /// Where the vault lives: `$XDG_DATA_HOME/latchkey/` (default
 /// `~/.local/share/latchkey/`), holding `vault.sealed` and its lock file.

@@ -3,11 +3,7 @@ import _CryptoExtras
 import OATH
 import SmartCard
 import SystemSupport
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import FoundationEssentials
-#endif
 
 /// What SELECT of the OATH applet answers.
 ///

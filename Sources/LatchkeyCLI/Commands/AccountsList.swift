@@ -3,11 +3,7 @@ import ArgumentParser
 import OATH
 import SealedStore
 import YKOATH
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import FoundationEssentials
-#endif
 
 /// `latchkey accounts list --sealed [--json]`: ids, never secrets.
 struct AccountsList: ParsableCommand {

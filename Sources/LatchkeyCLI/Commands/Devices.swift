@@ -3,11 +3,7 @@ import ArgumentParser
 import PCSC
 import USB
 import YubiKey
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import FoundationEssentials
-#endif
 
 /// `latchkey devices`: every PC/SC reader and what its OATH applet says, and
 /// every Yubico device on USB.

@@ -4,11 +4,7 @@ import SystemSupport
 import USB
 import YubiKey
 
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import FoundationEssentials
-#endif
 
 /// `latchkey doctor`: checks pcscd, polkit, the readers and OATH applets,
 /// the udev and polkit rules, other programs holding the key, the clock

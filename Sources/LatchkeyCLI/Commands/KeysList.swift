@@ -1,11 +1,7 @@
 import LatchkeyCore
 import ArgumentParser
 import SealedStore
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import FoundationEssentials
-#endif
 
 /// `latchkey keys list [--json]`: profiles and key ids, never secrets.
 struct KeysList: ParsableCommand {

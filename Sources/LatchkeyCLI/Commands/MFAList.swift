@@ -3,11 +3,7 @@ import ArgumentParser
 import SealedStore
 import STS
 
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import FoundationEssentials
-#endif
 
 /// `latchkey mfa list`: the user's MFA devices, and whether latchkey can
 /// make each one's codes.

@@ -1,11 +1,7 @@
 import LatchkeyCore
 import AWSConfig
 import ArgumentParser
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import FoundationEssentials
-#endif
 
 /// `latchkey profiles [--json]`: the merged AWS profiles, secrets redacted.
 struct Profiles: ParsableCommand {

@@ -3,11 +3,7 @@ import HTTP
 import STS
 import SystemSupport
 
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import FoundationEssentials
-#endif
 
 /// The checks about AWS: the clock against STS, and the profiles' MFA sources.
 public struct AWSChecks {
