@@ -24,9 +24,12 @@ import Musl
 /// measurable on `code --yubikey`, which makes about six such calls.
 public enum BoundedCall {
     /// `call`'s value, or `nil` when it did not return within `seconds`.
+    /// When the system will not start a thread (EAGAIN: the process or user
+    /// is at its thread limit), the call runs on the caller's thread,
+    /// without the limit, rather than not at all.
     public static func run<Value: Sendable>(within seconds: Int, _ call: @escaping @Sendable () -> Value) -> Value? {
         let job = Job<Value>(call)
-        Worker.submit(job)
+        guard Worker.submit(job) else { return call() }
         guard job.wait(seconds: seconds) else {
             Worker.abandon()
             return nil
@@ -86,16 +89,27 @@ private final class Worker: @unchecked Sendable {
         sem_init(pending, 0, 0)
     }
 
-    static func submit(_ job: any Runnable) {
-        let worker = current.withLock { current in
+    // Only a worker whose thread never started ends (a started one is held
+    // by its thread for good).
+    deinit {
+        sem_destroy(pending)
+        pending.deallocate()
+    }
+
+    /// Hands `job` to the worker, starting one when there is none; false
+    /// when no thread could be started.
+    static func submit(_ job: any Runnable) -> Bool {
+        let worker = current.withLock { current -> Worker? in
             if let worker = current { return worker }
             let worker = Worker()
-            worker.start()
+            guard worker.start() else { return nil }
             current = worker
             return worker
         }
+        guard let worker else { return false }
         worker.next.withLock { $0 = job }
         sem_post(worker.pending)
+        return true
     }
 
     /// The current worker is busy with a call that overran: later jobs go
@@ -104,7 +118,7 @@ private final class Worker: @unchecked Sendable {
         current.withLock { $0 = nil }
     }
 
-    private func start() {
+    private func start() -> Bool {
         var thread = pthread_t()
         let context = Unmanaged.passRetained(self).toOpaque()
         let started = pthread_create(&thread, nil, { context in
@@ -112,9 +126,10 @@ private final class Worker: @unchecked Sendable {
         }, context)
         guard started == 0 else {
             Unmanaged<Worker>.fromOpaque(context).release()
-            fatalError("pthread_create failed (\(started)): cannot start a worker thread")
+            return false
         }
         pthread_detach(thread)
+        return true
     }
 
     /// Runs jobs until the process ends (the thread holds `self`).
