@@ -58,6 +58,8 @@ struct MotoRotateTests {
             [
                 "PATH": "/usr/bin:/bin", "HOME": home.path, "LANG": "C.UTF-8", "LATCHKEY_PASSPHRASE": "moto-rotate-passphrase",
                 "AWS_ENDPOINT_URL": "http://127.0.0.1:\(moto.setup.port)",
+                // Never another suite's virtual key in pcscd.
+                "PCSCLITE_CSOCK_NAME": home.file("no-pcscd.comm"),
             ]
         }
 
