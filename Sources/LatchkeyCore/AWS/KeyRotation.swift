@@ -100,7 +100,8 @@ public struct KeyRotation {
             }
 
             let dropping = service.cacheKeys(usingKey: stored.accessKeyID, config: setup.config)
-            try journal.record(.init(profile: place.name, oldKeyID: stored.accessKeyID, newKeyID: nil, started: Int64(world.unixTime)))
+            var entry = RotationJournal.Entry(profile: place.name, oldKeyID: stored.accessKeyID, newKeyID: nil, started: Int64(world.unixTime))
+            try journal.record(entry)
             let created: CreateAccessKeyResult
             do {
                 created = try iam.call("CreateAccessKey") { (iam) throws(STSClientError) in try iam.createAccessKey(userName: userName) }
@@ -114,7 +115,10 @@ public struct KeyRotation {
             } catch {
                 throw undoCreate(created.key.accessKeyID, storing: error, iam: iam, userName: userName, journal: journal, place: place)
             }
-            try journal.record(.init(profile: place.name, oldKeyID: stored.accessKeyID, newKeyID: new.accessKeyID, started: Int64(world.unixTime)))
+            // The same entry, now naming the stored key; `started` stays the
+            // rotation's start (an orphan is judged against it).
+            entry.newKeyID = new.accessKeyID
+            try journal.record(entry)
             let dropped = dropping.filter { (try? setup.cache.remove($0)) == true }.count
             try deleteOldKey(stored.accessKeyID, newKey: new, session: session, setup: setup, place: place, userName: userName)
             try journal.remove(place.name)
