@@ -107,7 +107,7 @@ let package = Package(
         // libusb-1.0` gives.
         .systemLibrary(name: "CLibUSB", providers: [.apt(["libusb-1.0-0-dev"])]),
         .target(name: "USB", dependencies: ["CLibUSB"]),
-        .target(name: "CCID", dependencies: ["SmartCard"]),
+        .target(name: "CCID", dependencies: ["SmartCard", "SystemSupport"]),
         .target(name: "YubiKey", dependencies: ["PCSC", "USB", "CCID", "YKOATH", "SmartCard"]),
         .target(name: "CCurlShim"),
         .target(name: "HTTP", dependencies: ["CCurlShim"]),
@@ -213,7 +213,8 @@ let package = Package(
                 "AWSSigning", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "YKOATHTests", dependencies: ["YKOATH", "SmartCard", "OATH"]),
-        .testTarget(name: "CCIDTests", dependencies: ["CCID", "SmartCard", "YKOATH", "OATH"]),
+        .testTarget(name: "CCIDTests", dependencies: ["CCID", "SmartCard", "YKOATH", "OATH", "SystemSupport"]),
+        .testTarget(name: "SystemSupportTests", dependencies: ["SystemSupport"]),
         .testTarget(name: "USBTests", dependencies: ["USB", "TestSupport"]),
         .testTarget(name: "YubiKeyTests", dependencies: ["YubiKey", "USB", "CCID", "PCSC", "YKOATH", "LatchkeyCore", "SystemSupport"]),
         .testTarget(name: "AWSConfigTests", dependencies: ["AWSConfig", "SystemSupport", "TestSupport"]),

@@ -1,4 +1,5 @@
 import SmartCard
+import SystemSupport
 
 /// How long a ``CCIDCard`` waits, in milliseconds. Every value is clamped
 /// to 1 ms … 24 h, so no arithmetic on them can overflow.
@@ -229,9 +230,16 @@ public final class CCIDCard: SmartCardConnection {
                 if pending.isEmpty { return nil }
                 throw .truncatedMessage(expected: expected, received: pending.count)
             }
+            // Between messages, a tick armed on this thread (the touch
+            // prompt) runs when due, and no read outlasts it; within one,
+            // reads are not cut short.
+            var slice = min(timing.readSliceMilliseconds, remaining)
+            if pending.isEmpty {
+                WaitTicks.runIfDue()
+                if let untilTick = WaitTicks.millisecondsUntilDue() { slice = max(1, min(slice, untilTick)) }
+            }
             do throws(BulkPipeError) {
-                pending += try pipe.read(
-                    maxLength: maxMessageLength, timeoutMilliseconds: min(timing.readSliceMilliseconds, remaining))
+                pending += try pipe.read(maxLength: maxMessageLength, timeoutMilliseconds: slice)
             } catch .timedOut {
                 if !pending.isEmpty { throw .truncatedMessage(expected: expected, received: pending.count) }
             } catch {

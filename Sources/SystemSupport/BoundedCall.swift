@@ -16,12 +16,15 @@ import Musl
 /// not, at any time, so it must own everything it touches (copies, or
 /// objects it keeps alive itself), and whatever it uses must never be
 /// released by anyone else (the caller reports the error and the process
-/// exits). Its thread stays with it; the next call gets a new thread.
+/// exits). Its thread stays with it until it returns, if ever.
 ///
-/// One thread is started on first use and reused for every later call: a
-/// plain POSIX thread and two semaphores, not libdispatch, whose first use
-/// starts a pool, a manager thread with epoll, an eventfd and a timerfd —
-/// measurable on `code --yubikey`, which makes about six such calls.
+/// Threads are plain POSIX threads with a semaphore each, not libdispatch,
+/// whose first use starts a pool, a manager thread with epoll, an eventfd
+/// and a timerfd — measurable on `code --yubikey`, which makes about five
+/// such calls. A thread that finished its call waits for the next one;
+/// a new thread is started only when none is waiting (the first call, a
+/// call made while another thread's call runs, or after an overrun), so
+/// calls made one after another all run on the same thread.
 public enum BoundedCall {
     /// `call`'s value, or `nil` when it did not return within `seconds`.
     /// When the system will not start a thread (EAGAIN: the process or user
@@ -30,10 +33,7 @@ public enum BoundedCall {
     public static func run<Value: Sendable>(within seconds: Int, _ call: @escaping @Sendable () -> Value) -> Value? {
         let job = Job<Value>(call)
         guard Worker.submit(job) else { return call() }
-        guard job.wait(seconds: seconds) else {
-            Worker.abandon()
-            return nil
-        }
+        guard job.wait(seconds: seconds) else { return nil }
         return job.result.withLock { $0 }
     }
 
@@ -57,33 +57,48 @@ public enum BoundedCall {
             done.deallocate()
         }
 
-        func run() {
+        func run(then free: () -> Void) {
             let value = work()
             result.withLock { $0 = value }
+            // The worker is free before the caller is woken: a caller that
+            // makes its next call at once finds this thread, not a new one.
+            free()
             sem_post(done)
         }
 
-        /// Whether the call finished within `seconds` (monotonic clock).
-        func wait(seconds: Int) -> Bool { latchkey_semaphore_wait(done, seconds) == 0 }
+        /// Whether the call finished within `seconds` (monotonic clock). A
+        /// tick armed on this thread (``WaitTicks``) runs here while the call
+        /// lasts.
+        func wait(seconds: Int) -> Bool {
+            guard WaitTicks.millisecondsUntilDue() != nil else { return latchkey_semaphore_wait(done, seconds) == 0 }
+            let end = Deadline(seconds: Double(seconds))
+            while true {
+                let left = Int(end.millisecondsLeft)
+                let slice = min(left, WaitTicks.millisecondsUntilDue() ?? left)
+                if latchkey_semaphore_wait_milliseconds(done, slice) == 0 { return true }
+                if left == 0 { return false }
+                WaitTicks.runIfDue()
+            }
+        }
     }
 }
 
-/// What the worker thread runs.
+/// What a worker thread runs.
 private protocol Runnable: AnyObject, Sendable {
-    func run()
+    func run(then free: () -> Void)
 }
 
 extension BoundedCall.Job: Runnable {}
 
-/// The thread calls run on: it takes one job at a time from `next`.
+/// A thread that runs one job at a time, handed to it in `next`.
 private final class Worker: @unchecked Sendable {
     // @unchecked: `next` is a Mutex; `pending` a POSIX semaphore.
     private let next = Mutex<(any Runnable)?>(nil)
     private let pending = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
 
-    /// The worker new jobs go to; `nil` until the first job, and again after
-    /// a job overran (its worker is left to it).
-    private static let current = Mutex<Worker?>(nil)
+    /// Workers waiting for a job. A worker is in here only between jobs, so
+    /// one whose call overran is not (until that call returns).
+    private static let idle = Mutex<[Worker]>([])
 
     private init() {
         sem_init(pending, 0, 0)
@@ -96,47 +111,37 @@ private final class Worker: @unchecked Sendable {
         pending.deallocate()
     }
 
-    /// Hands `job` to the worker, starting one when there is none; false
-    /// when no thread could be started.
+    /// Hands `job` to a waiting worker, or to a new one when none waits;
+    /// false when no thread could be started.
     static func submit(_ job: any Runnable) -> Bool {
-        let worker = current.withLock { current -> Worker? in
-            if let worker = current { return worker }
-            let worker = Worker()
-            guard worker.start() else { return nil }
-            current = worker
-            return worker
-        }
-        guard let worker else { return false }
+        guard let worker = idle.withLock({ $0.popLast() }) ?? started() else { return false }
         worker.next.withLock { $0 = job }
         sem_post(worker.pending)
         return true
     }
 
-    /// The current worker is busy with a call that overran: later jobs go
-    /// to a new one.
-    static func abandon() {
-        current.withLock { $0 = nil }
-    }
-
-    private func start() -> Bool {
+    /// A worker on a thread of its own, or `nil` when none could be started.
+    private static func started() -> Worker? {
+        let worker = Worker()
         var thread = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let started = pthread_create(&thread, nil, { context in
+        let context = Unmanaged.passRetained(worker).toOpaque()
+        let result = pthread_create(&thread, nil, { context in
             Unmanaged<Worker>.fromOpaque(context!).takeRetainedValue().loop()
         }, context)
-        guard started == 0 else {
+        guard result == 0 else {
             Unmanaged<Worker>.fromOpaque(context).release()
-            return false
+            return nil
         }
         pthread_detach(thread)
-        return true
+        return worker
     }
 
     /// Runs jobs until the process ends (the thread holds `self`).
     private func loop() -> Never {
         while true {
             while sem_wait(pending) != 0 {}
-            if let job = next.withLock({ job in defer { job = nil }; return job }) { job.run() }
+            guard let job = next.withLock({ job in defer { job = nil }; return job }) else { continue }
+            job.run { Worker.idle.withLock { $0.append(self) } }
         }
     }
 }

@@ -1,4 +1,5 @@
 import CCID
+import SystemSupport
 import Testing
 
 /// A powered simulated YubiKey whose next answers misbehave as `bend` says.
@@ -203,6 +204,35 @@ struct FaultTests {
         let late = clock.now - cancelAt
         #expect(late < .milliseconds(300), "noticed \(late) after the flag was set")
         #expect(reader.readTimeouts.allSatisfy { $0 <= 50 })
+    }
+
+    @Test("A tick armed on the thread (the touch prompt) runs while the key is silent, and no read outlasts it")
+    func ticksWhileSilent() {
+        let reader = SimulatedReader()
+        let card = CCIDCard(pipe: reader, timing: CCIDTiming(readSliceMilliseconds: 1000, answerMilliseconds: 1000, totalMilliseconds: 5000))
+        reader.misbehaviour.silent = true
+        var ticks = 0
+        WaitTicks.during(firstAfterMilliseconds: 100, everyMilliseconds: 100, tick: { ticks += 1 }) {
+            #expect(throws: CCIDError.self) { try card.powerOn() }
+        }
+        // Due every 100 ms of the 1 s wait: about nine, fewer on a slow machine.
+        #expect((4...11).contains(ticks), "\(ticks) ticks")
+        #expect(reader.readTimeouts.allSatisfy { $0 <= 100 }, "\(reader.readTimeouts)")
+    }
+
+    @Test("A tick runs while time extensions come in (a key waiting for a touch)")
+    func ticksDuringTimeExtensions() throws {
+        let (_, card) = try misbehavingKey {
+            // 400 ms of them, inside this card's 600 ms limit.
+            $0.timeExtensions = 4
+            $0.timeExtensionPause = 100
+        }
+        var ticks = 0
+        let answer = try WaitTicks.during(firstAfterMilliseconds: 100, everyMilliseconds: 100, tick: { ticks += 1 }) {
+            try card.transmit(TestApplet.selectCommand)
+        }
+        #expect(answer == TestApplet.selectAnswer)
+        #expect((2...5).contains(ticks), "\(ticks) ticks")
     }
 
     @Test("Cancellation ends a touch wait (time extensions coming in) too")

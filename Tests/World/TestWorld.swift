@@ -86,6 +86,10 @@ final class SmallLock: @unchecked Sendable {
 
 /// The virtual key's OATH applet with no pcscd and no vpcd: APDUs go straight
 /// to `OATHApplet.process`. Counts the instructions it was sent.
+///
+/// Each APDU is processed as pcscd's transmits are, on ``BoundedCall``'s
+/// worker while the caller waits: so a touch wait here shows the touch
+/// prompt, which ticks from inside that wait.
 public final class MemoryKey: KeyConnection, @unchecked Sendable {
     // @unchecked: used from the test's task only.
     public let applet: OATHApplet
@@ -101,7 +105,12 @@ public final class MemoryKey: KeyConnection, @unchecked Sendable {
 
     public func transmit(_ command: [UInt8]) throws -> [UInt8] {
         if command.count > 1 { instructions.append(command[1]) }
-        return applet.process(command)
+        // The caller waits for the answer: the applet is never used by two threads at once.
+        nonisolated(unsafe) let applet = applet
+        guard let answer = BoundedCall.run(within: 60, { applet.process(command) }) else {
+            throw SmartCardError.malformedResponse
+        }
+        return answer
     }
 
     public func withExclusiveAccess<T>(_ body: () throws -> T) throws -> T { try body() }

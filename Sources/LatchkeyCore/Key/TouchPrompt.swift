@@ -5,10 +5,11 @@ import SystemSupport
 /// outside (accounts that need no touch answer in milliseconds, so they
 /// never see it). On a terminal it counts down the seconds the key will
 /// wait; without one, one line on stderr; never stdout.
-final class TouchPrompt: @unchecked Sendable {
-    // @unchecked: the mutable state is touched by `tick` on the ticker's
-    // thread and, once `Ticker.stop()` has joined that thread, by `finish`:
-    // never both at once.
+///
+/// The ticks run on the thread that waits for the key, from inside that
+/// wait (``WaitTicks``): no thread is started, and nothing (not even the
+/// terminal) is opened unless the prompt comes due.
+final class TouchPrompt {
     static let delayMilliseconds = 500
     /// How long a YubiKey waits for a touch before answering 6982.
     static let keyWaitSeconds = 15
@@ -16,7 +17,8 @@ final class TouchPrompt: @unchecked Sendable {
     private var shown = false
     private var secondsLeft = TouchPrompt.keyWaitSeconds
     private let prompter: any Prompter
-    private let onTerminal: Bool
+    /// Whether there is a terminal to count down on; asked at the first tick.
+    private lazy var onTerminal = prompter.canAsk
     private let standardError: (String) -> Void
     /// "Touch your YubiKey", or "Touch your YubiKey for admin, asked by devbox-3".
     private let request: String
@@ -26,7 +28,6 @@ final class TouchPrompt: @unchecked Sendable {
 
     init(world: World) {
         prompter = world.prompter
-        onTerminal = world.prompter.canAsk
         standardError = world.output.writeError
         request = "Touch your YubiKey" + (world.touchReason.map { " " + $0 } ?? "")
         makeNotifier = world.notifier
@@ -34,13 +35,9 @@ final class TouchPrompt: @unchecked Sendable {
 
     /// Runs `body` (a CALCULATE that may wait for a touch) with the prompt armed.
     func around<T>(_ body: () throws -> T) rethrows -> T {
-        let ticker = Ticker(firstAfterMilliseconds: TouchPrompt.delayMilliseconds, everyMilliseconds: 1000) { [self] in tick() }
-        ticker.start()
-        defer {
-            ticker.stop()
-            finish()
-        }
-        return try body()
+        defer { finish() }
+        return try WaitTicks.during(
+            firstAfterMilliseconds: TouchPrompt.delayMilliseconds, everyMilliseconds: 1000, tick: tick, body)
     }
 
     private func tick() {
