@@ -24,7 +24,7 @@ public struct DesktopNotifier: Sendable {
     /// As ``init(environment:)``, with the longest wait for the bus and the
     /// service together in one call (connecting and the call share it).
     public init?(environment: Environment, replyTimeoutMilliseconds: Int32) {
-        guard let given = environment.variables["DBUS_SESSION_BUS_ADDRESS"],
+        guard let given = environment["DBUS_SESSION_BUS_ADDRESS"],
             let address = SessionBusAddress.local(given),
             latchkey_dbus_load() == LATCHKEY_DBUS_OK
         else { return nil }

@@ -5,54 +5,63 @@ import Musl
 #endif
 
 /// The process environment as a value, so commands and tests can pass their own.
+///
+/// The process's own (``process``) is read where it is asked: taking it
+/// copies `environ`'s list of entries (pointers, not strings), and a lookup
+/// compares names against those entries. No dictionary and no Swift string
+/// is built for the dozens of variables a short run never asks about (the
+/// first `[String: String]` of a run also costs the runtime a search of
+/// every protocol conformance in the binary). Later `setenv` and `unsetenv`
+/// calls do not show: they replace entries in `environ`, and glibc never
+/// frees a string an entry pointed to, so the copy stays as it was taken.
+/// (musl frees strings its own `setenv` made when they are replaced;
+/// latchkey calls `setenv` only in `exec`, just before it runs the command.)
 public struct Environment: Sendable {
-    public var variables: [String: String]
+    private var storage: Storage
 
-    public init(_ variables: [String: String]) { self.variables = variables }
+    private enum Storage: Sendable {
+        case entries(ProcessEntries)
+        case values([String: String])
+    }
 
-    /// The environment this process was started with.
+    public init(_ variables: [String: String]) { storage = .values(variables) }
+
+    /// Every variable, by name.
+    public var variables: [String: String] {
+        get {
+            switch storage {
+            case .values(let values): values
+            case .entries(let entries): entries.all()
+            }
+        }
+        set { storage = .values(newValue) }
+    }
+
+    /// The environment this process was started with (as it is when this is
+    /// first read).
     public static var process: Environment {
-        var result: [String: String] = [:]
-        var cursor = environ
-        while let entry = cursor.pointee {
-            let pair = String(cString: entry)
-            if let eq = pair.firstIndex(of: "=") {
-                result[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
-            }
-            cursor += 1
-        }
-        return Environment(result)
+        Environment(storage: .entries(ProcessEntries()))
     }
 
-    /// Only the variables whose names begin with one of `prefixes` (an entry
-    /// such as `HOME=` names one variable exactly), for start-up paths that
-    /// need a few: the rest are never turned into Swift strings.
-    public static func process(keepingPrefixes prefixes: [String]) -> Environment {
-        let rawPrefixes = prefixes.map { Array($0.utf8) }
-        var result: [String: String] = [:]
-        var cursor = environ
-        while let entry = cursor.pointee {
-            cursor += 1
-            let keep = rawPrefixes.contains { prefix in
-                prefix.indices.allSatisfy { UInt8(bitPattern: entry[$0]) == prefix[$0] }
-            }
-            guard keep else { continue }
-            let pair = String(cString: entry)
-            if let eq = pair.firstIndex(of: "=") {
-                result[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
-            }
-        }
-        return Environment(result)
-    }
+    private init(storage: Storage) { self.storage = storage }
+
+    /// An environment read from `entries` (`NAME=value` C strings that
+    /// outlive it), as ``process`` reads `environ`'s.
+    init(entries: [UnsafePointer<CChar>]) { storage = .entries(ProcessEntries(entries)) }
 
     public subscript(name: String) -> String? {
-        get { variables[name] }
+        get {
+            switch storage {
+            case .values(let values): values[name]
+            case .entries(let entries): entries.value(of: name)
+            }
+        }
         set { variables[name] = newValue }
     }
 
     /// A variable's value when it is set and not empty.
     public func nonEmpty(_ name: String) -> String? {
-        guard let value = variables[name], !value.isEmpty else { return nil }
+        guard let value = self[name], !value.isEmpty else { return nil }
         return value
     }
 
@@ -86,6 +95,53 @@ extension Environment {
     /// latchkey's secret variables.
     public var forChild: Environment {
         Environment(variables.filter { !Environment.isLatchkeySecret($0.key) })
+    }
+}
+
+/// The process's `environ` list as it was when taken: `NAME=value` C
+/// strings that live as long as the process.
+private struct ProcessEntries: @unchecked Sendable {
+    // @unchecked: the strings are never written or freed (see Environment).
+    private let entries: [UnsafePointer<CChar>]
+
+    init() {
+        var list: [UnsafePointer<CChar>] = []
+        var cursor = environ
+        while let entry = cursor.pointee {
+            list.append(UnsafePointer(entry))
+            cursor += 1
+        }
+        entries = list
+    }
+
+    init(_ entries: [UnsafePointer<CChar>]) { self.entries = entries }
+
+    /// The value of the first entry named `name`, as getenv finds it.
+    func value(of name: String) -> String? {
+        guard !name.isEmpty, !name.utf8.contains(0x3D) else { return nil }
+        var name = name
+        return name.withUTF8 { wanted -> String? in
+            for entry in entries {
+                var index = 0
+                while index < wanted.count, UInt8(bitPattern: entry[index]) == wanted[index] { index += 1 }
+                if index == wanted.count, entry[index] == 0x3D {  // "="
+                    return String(cString: entry + index + 1)
+                }
+            }
+            return nil
+        }
+    }
+
+    /// Every entry with an `=`, the first of a repeated name winning.
+    func all() -> [String: String] {
+        var result: [String: String] = [:]
+        for entry in entries {
+            let pair = String(cString: entry)
+            guard let equals = pair.firstIndex(of: "=") else { continue }
+            let name = String(pair[..<equals])
+            if result[name] == nil { result[name] = String(pair[pair.index(after: equals)...]) }
+        }
+        return result
     }
 }
 

@@ -30,9 +30,7 @@ public enum FastPaths {
         switch arguments[1] {
         case "credential-process":
             guard let request = CredentialOption.parse(rest) else { return }
-            // What the plan can depend on: AWS_*, XDG_*, HOME, USER, LOGNAME.
-            let environment = Environment.process(keepingPrefixes: ["AWS_", "XDG_", "HOME=", "USER=", "LOGNAME="])
-            if let session = CredentialService.cachedSession(for: request, environment: environment, unixTime: currentUnixTime()) {
+            if let session = CredentialService.cachedSession(for: request, environment: .process, unixTime: currentUnixTime()) {
                 StandardStream.out(CredentialOutput.processJSON(session))
                 exit(0)
             }
