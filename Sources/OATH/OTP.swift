@@ -104,7 +104,10 @@ public enum OTP {
     }
 
     /// The 31-bit value of four truncated bytes (what a YubiKey's `76` tag
-    /// carries after its digits byte).
+    /// carries after its digits byte). Inlinable, so each caller gets a copy
+    /// for its own collection type: unspecialized, the first call made the
+    /// runtime build the metadata of the generic prefix's iterator.
+    @inlinable
     public static func truncatedValue<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
         var value: UInt32 = 0
         for byte in bytes.prefix(4) { value = (value << 8) | UInt32(byte) }

@@ -16,6 +16,11 @@ public final class PCSCContext {
     /// touch (20 s has been reported) before it answers 6982.
     public static let defaultCallLimitSeconds = 25
 
+    /// The reader list's first buffer: pcscd's 16 readers × 128 bytes, and the end.
+    static let readerListBytes = 16 * 128 + 1
+    /// SCARD_E_INSUFFICIENT_BUFFER.
+    static let insufficientBuffer = 0x8010_0008
+
     private static let scopeSystem: DWORD = 2
 
     public init(callLimitSeconds: Int = PCSCContext.defaultCallLimitSeconds) throws(PCSCError) {
@@ -29,15 +34,24 @@ public final class PCSCContext {
 
     /// The names of the readers pcscd knows, empty when there are none.
     /// The corresponding C function is `SCardListReaders`.
+    ///
+    /// Each `SCardListReaders` is a round trip to pcscd, so the first one
+    /// offers a buffer that holds any list pcscd 2.x can give (16 readers of
+    /// at most 128 bytes); only a longer one is asked for its length first.
     public func readers() throws(PCSCError) -> [String] {
         try limit.ensureUsable()
-        var length: DWORD = 0
-        var result = SCardListReaders(handle, nil, nil, &length)
-        if PCSCError(code: result, function: "").kind == .noReaders { return [] }
-        try check(result, "SCardListReaders")
-        guard length > 0 else { return [] }
+        var length = DWORD(PCSCContext.readerListBytes)
         var buffer = [CChar](repeating: 0, count: Int(length))
-        result = SCardListReaders(handle, nil, &buffer, &length)
+        var result = SCardListReaders(handle, nil, &buffer, &length)
+        if result == PCSCContext.insufficientBuffer {
+            length = 0
+            result = SCardListReaders(handle, nil, nil, &length)
+            if PCSCError(code: result, function: "").kind == .noReaders { return [] }
+            try check(result, "SCardListReaders")
+            guard length > 0 else { return [] }
+            buffer = [CChar](repeating: 0, count: Int(length))
+            result = SCardListReaders(handle, nil, &buffer, &length)
+        }
         if PCSCError(code: result, function: "").kind == .noReaders { return [] }
         try check(result, "SCardListReaders")
         // A multi-string: names separated by NUL, ended by an empty name.
