@@ -246,3 +246,15 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Start-up: code in latchkey's own modules reaches the metadata of concrete
+// generic types (a Dictionary keyed by a type of ours, a generic call's
+// Job<[UInt8]>) through direct accessor calls that pass the conformances
+// along, not through mangled type names. A mangled name makes the runtime
+// demangle it on first use and look up each conformance it requires by
+// scanning every conformance record in the binary (5,100 of them here):
+// `perf record` put 10 % of a warm credential-process's samples there.
+let directMetadataAccessors = SwiftSetting.unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"])
+for target in package.targets where [.regular, .executable, .test].contains(target.type) {
+    target.swiftSettings = (target.swiftSettings ?? []) + [directMetadataAccessors]
+}

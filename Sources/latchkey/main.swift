@@ -10,7 +10,7 @@ import SystemSupport
 // A warm answer comes before ProcessHardening: measured, the call made the
 // warm path about 1 ms slower, and that path holds only what this user's
 // own files already hold (~/.aws/credentials, the session cache file).
-FastPaths.runIfPossible(CommandLine.arguments)
+FastPaths.runIfPossible(FastPaths.arguments)
 // Before any command reads a secret: no core dump, no ptrace or
 // /proc/PID/mem for other processes of this user (see ProcessHardening).
 ProcessHardening.protectSecrets()
