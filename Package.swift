@@ -242,7 +242,9 @@ let package = Package(
         .testTarget(name: "LoopbackHTTPTests", dependencies: ["LoopbackHTTP", "TestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"], exclude: ["Fixtures"]),
         // The real stack: pcscd + vpcd + the virtual key, driven by latchkey and by ykman.
-        .testTarget(name: "VirtualKeyTests", dependencies: ["VirtualKey", "YKOATH", "SmartCard", "OATH", "latchkey", "latchkey-virtual-key", "TestSupport"]),
+        .testTarget(
+            name: "VirtualKeyTests",
+            dependencies: ["VirtualKey", "YKOATH", "SmartCard", "OATH", "PCSC", "YubiKey", "latchkey", "latchkey-virtual-key", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

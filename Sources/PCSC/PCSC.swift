@@ -99,6 +99,8 @@ public final class PCSCCard: SmartCardConnection {
     /// pcsc-lite invalidates a card's handle when its context is released,
     /// so the card keeps its context alive.
     private let context: PCSCContext
+    /// Whether this card's transaction lasts until it is closed (``holdExclusively()``).
+    private var heldUntilClosed = false
 
     init(handle: SCARDHANDLE, activeProtocol: DWORD, reader: String, context: PCSCContext) {
         self.handle = handle
@@ -121,22 +123,40 @@ public final class PCSCCard: SmartCardConnection {
     public func transmit(_ command: [UInt8]) throws -> [UInt8] {
         let (handle, isT0) = (handle, activeProtocol == 1)
         return try context.limit.run("SCardTransmit") { () -> (result: Int, value: [UInt8]) in
-            var response = [UInt8](repeating: 0, count: PCSCCard.receiveLimit)
-            var length = DWORD(response.count)
+            var result = 0
             let pci = isT0 ? latchkey_pci_t0() : latchkey_pci_t1()
-            let result = command.withUnsafeBufferPointer { send in
-                response.withUnsafeMutableBufferPointer { receive in
+            // pcsc-lite writes the answer straight into the array; only the
+            // bytes it wrote count, so the rest is neither zeroed nor copied.
+            let response = [UInt8](unsafeUninitializedCapacity: PCSCCard.receiveLimit) { receive, count in
+                var length = DWORD(receive.count)
+                result = command.withUnsafeBufferPointer { send in
                     SCardTransmit(handle, pci, send.baseAddress, DWORD(send.count), nil, receive.baseAddress, &length)
                 }
+                count = result == 0 ? Int(min(length, DWORD(receive.count))) : 0
             }
-            return (result, Array(response.prefix(Int(min(length, DWORD(response.count))))))
+            return (result, response)
         }
     }
 
-    /// Runs `body` inside `SCardBeginTransaction` / `SCardEndTransaction`.
+    /// Begins a transaction that lasts until the card is closed, so that no
+    /// other program's APDU comes between any two of this program's, the
+    /// first (an applet's SELECT) included. pcscd ends it when the card is
+    /// disconnected (`SCardDisconnect` releases the lock its handle holds),
+    /// so closing costs no `SCardEndTransaction`; ``withTransaction(_:)``
+    /// then only runs its body.
+    public func holdExclusively() throws(PCSCError) {
+        guard !heldUntilClosed else { return }
+        let handle = handle
+        try context.limit.run("SCardBeginTransaction") { (SCardBeginTransaction(handle), ()) }
+        heldUntilClosed = true
+    }
+
+    /// Runs `body` inside `SCardBeginTransaction` / `SCardEndTransaction`
+    /// (just `body` when ``holdExclusively()`` already holds the card).
     /// pcsc-lite's `SCardBeginTransaction` retries while another program's
     /// transaction holds the card, hence the call limit.
     public func withTransaction<T>(_ body: () throws -> T) throws -> T {
+        if heldUntilClosed { return try body() }
         let handle = handle
         try context.limit.run("SCardBeginTransaction") { (SCardBeginTransaction(handle), ()) }
         defer {

@@ -6,8 +6,9 @@ import SmartCard
 public protocol KeyConnection: SmartCardConnection {
     /// Runs `body` with the key to this program: a PC/SC transaction, so no
     /// other program's APDUs come between ours (an unlocked OATH applet stays
-    /// unlocked only until another applet is selected). Over direct CCID the
-    /// claimed interface already excludes everyone else.
+    /// unlocked only until another applet is selected); a key found by
+    /// ``KeyFinder`` holds one from before its SELECT until it is closed.
+    /// Over direct CCID the claimed interface already excludes everyone else.
     func withExclusiveAccess<T>(_ body: () throws -> T) throws -> T
     /// The applet was unlocked with its password: leave it locked for the
     /// next program when this connection closes.

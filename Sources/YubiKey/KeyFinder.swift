@@ -175,9 +175,18 @@ public enum KeyFinder {
         return matching
     }
 
+    /// Connects to the card in `reader` and SELECTs the OATH applet inside a
+    /// transaction held until the key is closed: another program's SELECT of
+    /// another applet cannot come between ours and the commands after it
+    /// (an unlocked OATH applet locks again when another is selected).
     static func open(_ reader: String, context: PCSCContext) throws(KeyAccessError) -> FoundKey {
         let card: PCSCCard
-        do { card = try context.connect(reader) } catch { throw .pcsc(error) }
+        do {
+            card = try context.connect(reader)
+            try card.holdExclusively()
+        } catch {
+            throw .pcsc(error)
+        }
         return try FoundKey.selectingApplet(reader: reader, connection: card)
     }
 }
