@@ -137,9 +137,11 @@ public enum OTPAuthURI {
         var label = ""
         if let issuer = credential.issuer {
             label = percentEncode(issuer) + ":"
-        } else if credential.name.contains(":") {
+        } else if credential.name.unicodeScalars.contains(":") {
             // An empty issuer prefix keeps a name such as an MFA ARN whole:
-            // parsers split the label at its first colon.
+            // parsers split the label at its first colon. Looked for as a
+            // scalar, as `parse` splits: a colon followed by a combining
+            // mark is no ":" Character.
             label = ":"
         }
         label += percentEncode(credential.name)

@@ -6,9 +6,9 @@ import Testing
 /// down by hand to what matters. Each is also a seed in
 /// `Fuzz/corpus/otpauth/`, so every fuzz run replays it.
 ///
-/// Both broke the promise that an account read from a URI formats to a URI
-/// that reads back as the same account; both are fixed in
-/// `OTPAuthURI.parse`.
+/// Each broke the promise that an account read from a URI formats to a URI
+/// that reads back as the same account; the first two are fixed in
+/// `OTPAuthURI.parse`, the third in `OTPAuthURI.format`.
 @Suite("Fuzz findings: otpauth URIs")
 struct FuzzRegressionTests {
     // crash-d0d12184…: the label has no issuer prefix and its name starts
@@ -36,6 +36,21 @@ struct FuzzRegressionTests {
         #expect(credential.name == "\u{1712}bob" && credential.issuer == "Example")
         let formatted = OTPAuthURI.format(credential)
         #expect(formatted.hasPrefix("otpauth://totp/Example:"))
+        #expect(try OTPAuthURI.parse(formatted) == credential)
+    }
+
+    // crash-a51e3398…: "::" + a combining mark + more; no issuer. The name
+    // is ":\u{35B}…", whose first Character is the colon joined with the
+    // mark, so format's `name.contains(":")` (by Character) found no colon
+    // and left out the empty issuer prefix that keeps such a name whole;
+    // read back, the label split at the colon scalar. format now looks for
+    // a colon scalar, as parse splits at one.
+    @Test("A name that starts with a colon and a combining mark, without issuer, reads back unchanged")
+    func nameStartingWithColonAndCombiningMark() throws {
+        let credential = try OTPAuthURI.parse("otpauth://totp/::%CD%9Bbob?secret=MZXW6YQ")
+        #expect(credential.name == ":\u{35B}bob" && credential.issuer == nil)
+        let formatted = OTPAuthURI.format(credential)
+        #expect(formatted.hasPrefix("otpauth://totp/:%3A"))
         #expect(try OTPAuthURI.parse(formatted) == credential)
     }
 
