@@ -307,9 +307,10 @@ public final class UnlockedVault {
     /// best effort: within RLIMIT_MEMLOCK). They are wiped as before when
     /// this vault is released.
     public func lockInMemory() {
-        key.withUnsafeBytes { lockPages($0) }
+        // Best effort: a page that cannot be locked is still wiped.
+        _ = key.withUnsafeBytes { lockPages($0) }
         for entry in contents.entries {
-            for field in entry.fields.values { field.withUnsafeBytes { lockPages($0) } }
+            for field in entry.fields.values { _ = field.withUnsafeBytes { lockPages($0) } }
         }
     }
 

@@ -20,8 +20,8 @@ import Musl
 ///
 /// Threads are plain POSIX threads with a semaphore each, not libdispatch,
 /// whose first use starts a pool, a manager thread with epoll, an eventfd
-/// and a timerfd — measurable on `code --yubikey`, which makes about five
-/// such calls. A thread that finished its call waits for the next one;
+/// and a timerfd — measurable on `code --yubikey`, which makes four such
+/// calls (connect, begin the transaction, SELECT, CALCULATE). A thread that finished its call waits for the next one;
 /// a new thread is started only when none is waiting (the first call, a
 /// call made while another thread's call runs, or after an overrun), so
 /// calls made one after another all run on the same thread.
