@@ -35,20 +35,17 @@ public final class PCSCContext {
     /// The names of the readers pcscd knows, empty when there are none.
     /// The corresponding C function is `SCardListReaders`.
     ///
-    /// Each `SCardListReaders` is a round trip to pcscd, so the first one
-    /// offers a buffer that holds any list pcscd 2.x can give (16 readers of
-    /// at most 128 bytes); only a longer one is asked for its length first.
+    /// Each `SCardListReaders` is a round trip to pcscd, so the call offers
+    /// a buffer that holds any list pcscd 2.x can give (16 readers of at
+    /// most 128 bytes). A longer list is answered with
+    /// SCARD_E_INSUFFICIENT_BUFFER and the length it needs, asked for once
+    /// more with that length.
     public func readers() throws(PCSCError) -> [String] {
         try limit.ensureUsable()
         var length = DWORD(PCSCContext.readerListBytes)
         var buffer = [CChar](repeating: 0, count: Int(length))
         var result = SCardListReaders(handle, nil, &buffer, &length)
         if result == PCSCContext.insufficientBuffer {
-            length = 0
-            result = SCardListReaders(handle, nil, nil, &length)
-            if PCSCError(code: result, function: "").kind == .noReaders { return [] }
-            try check(result, "SCardListReaders")
-            guard length > 0 else { return [] }
             buffer = [CChar](repeating: 0, count: Int(length))
             result = SCardListReaders(handle, nil, &buffer, &length)
         }

@@ -31,8 +31,14 @@ public enum BoundedCall {
     /// is at its thread limit), the call runs on the caller's thread,
     /// without the limit, rather than not at all.
     public static func run<Value: Sendable>(within seconds: Int, _ call: @escaping @Sendable () -> Value) -> Value? {
+        run(within: seconds, on: .shared, call)
+    }
+
+    /// As ``run(within:_:)``, on `pool`'s threads (a test's own pool sees
+    /// no other suite's calls).
+    static func run<Value: Sendable>(within seconds: Int, on pool: WorkerPool, _ call: @escaping @Sendable () -> Value) -> Value? {
         let job = Job<Value>(call)
-        guard Worker.submit(job) else { return call() }
+        guard pool.submit(job) else { return call() }
         guard job.wait(seconds: seconds) else { return nil }
         return job.result.withLock { $0 }
     }
@@ -90,39 +96,32 @@ private protocol Runnable: AnyObject, Sendable {
 
 extension BoundedCall.Job: Runnable {}
 
-/// A thread that runs one job at a time, handed to it in `next`.
-private final class Worker: @unchecked Sendable {
-    // @unchecked: `next` is a Mutex; `pending` a POSIX semaphore.
-    private let next = Mutex<(any Runnable)?>(nil)
-    private let pending = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+/// The worker threads calls run on. A worker waits here between jobs, so
+/// one whose call overran is not here (until that call returns).
+final class WorkerPool: Sendable {
+    /// The pool every ``BoundedCall/run(within:_:)`` uses.
+    static let shared = WorkerPool()
 
-    /// Workers waiting for a job. A worker is in here only between jobs, so
-    /// one whose call overran is not (until that call returns).
-    private static let idle = Mutex<[Worker]>([])
-
-    private init() {
-        sem_init(pending, 0, 0)
-    }
-
-    // Only a worker whose thread never started ends (a started one is held
-    // by its thread for good).
-    deinit {
-        sem_destroy(pending)
-        pending.deallocate()
-    }
+    private let idle = Mutex<[Worker]>([])
+    /// How many threads this pool has started.
+    let threadsStarted = Atomic<Int>(0)
 
     /// Hands `job` to a waiting worker, or to a new one when none waits;
     /// false when no thread could be started.
-    static func submit(_ job: any Runnable) -> Bool {
+    fileprivate func submit(_ job: any Runnable) -> Bool {
         guard let worker = idle.withLock({ $0.popLast() }) ?? started() else { return false }
-        worker.next.withLock { $0 = job }
-        sem_post(worker.pending)
+        worker.hand(job)
         return true
     }
 
+    /// `worker` is free for the next job.
+    fileprivate func rejoin(_ worker: Worker) {
+        idle.withLock { $0.append(worker) }
+    }
+
     /// A worker on a thread of its own, or `nil` when none could be started.
-    private static func started() -> Worker? {
-        let worker = Worker()
+    private func started() -> Worker? {
+        let worker = Worker(pool: self)
         var thread = pthread_t()
         let context = Unmanaged.passRetained(worker).toOpaque()
         let result = pthread_create(&thread, nil, { context in
@@ -133,15 +132,42 @@ private final class Worker: @unchecked Sendable {
             return nil
         }
         pthread_detach(thread)
+        threadsStarted.add(1, ordering: .relaxed)
         return worker
+    }
+}
+
+/// A thread that runs one job at a time, handed to it in `next`.
+private final class Worker: @unchecked Sendable {
+    // @unchecked: `next` is a Mutex; `pending` a POSIX semaphore; `pool`
+    // is written only in init.
+    private let next = Mutex<(any Runnable)?>(nil)
+    private let pending = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+    private let pool: WorkerPool
+
+    init(pool: WorkerPool) {
+        self.pool = pool
+        sem_init(pending, 0, 0)
+    }
+
+    // Only a worker whose thread never started ends (a started one is held
+    // by its thread for good).
+    deinit {
+        sem_destroy(pending)
+        pending.deallocate()
+    }
+
+    func hand(_ job: any Runnable) {
+        next.withLock { $0 = job }
+        sem_post(pending)
     }
 
     /// Runs jobs until the process ends (the thread holds `self`).
-    private func loop() -> Never {
+    func loop() -> Never {
         while true {
             while sem_wait(pending) != 0 {}
             guard let job = next.withLock({ job in defer { job = nil }; return job }) else { continue }
-            job.run { Worker.idle.withLock { $0.append(self) } }
+            job.run { pool.rejoin(self) }
         }
     }
 }

@@ -9,11 +9,10 @@ import Musl
 /// The process's own (``process``) is read where it is asked: taking it
 /// copies `environ`'s list of entries (pointers, not strings), and a lookup
 /// compares names against those entries. No dictionary and no Swift string
-/// is built for the dozens of variables a short run never asks about (the
-/// first `[String: String]` of a run also costs the runtime a search of
-/// every protocol conformance in the binary). Later `setenv` and `unsetenv`
-/// calls do not show: they replace entries in `environ`, and glibc never
-/// frees a string an entry pointed to, so the copy stays as it was taken.
+/// is built for the dozens of variables a short run never asks about.
+/// Later `setenv` and `unsetenv` calls do not show: they replace entries in
+/// `environ`, and glibc never frees a string an entry pointed to, so the
+/// copy stays as it was taken.
 /// (musl frees strings its own `setenv` made when they are replaced;
 /// latchkey calls `setenv` only in `exec`, just before it runs the command.)
 public struct Environment: Sendable {

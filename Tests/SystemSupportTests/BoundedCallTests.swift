@@ -1,6 +1,6 @@
 import Glibc
 import Synchronization
-import SystemSupport
+@testable import SystemSupport
 import Testing
 
 @Suite("BoundedCall: calls on worker threads, limits, ticks while waiting", .serialized)
@@ -9,10 +9,11 @@ struct BoundedCallTests {
     func concurrentCallers() async {
         // A single hand-over slot once lost all but one of these: the others
         // waited out their limit and got nil.
+        let pool = WorkerPool()
         let answers = await withTaskGroup(of: (Int, Int?).self) { group in
             for caller in 0..<8 {
                 group.addTask {
-                    (caller, BoundedCall.run(within: 10) { () -> Int in
+                    (caller, BoundedCall.run(within: 10, on: pool) { () -> Int in
                         usleep(50_000)
                         return caller * 10
                     })
@@ -29,11 +30,13 @@ struct BoundedCallTests {
     @Test("Calls one after another reuse a waiting worker instead of starting a thread each")
     func workersReused() {
         // The worker is back among the waiting ones before its caller wakes,
-        // so a caller alone gets the same thread every time; other suites'
-        // calls at the same moment may take it, so a few threads are allowed.
-        let threads = (0..<20).map { _ in BoundedCall.run(within: 10) { UInt(pthread_self()) } }
+        // so calls made one after another all run on the pool's one thread.
+        // (A pool of the test's own: other suites' calls use the shared one.)
+        let pool = WorkerPool()
+        let threads = (0..<20).map { _ in BoundedCall.run(within: 10, on: pool) { UInt(pthread_self()) } }
         #expect(threads.allSatisfy { $0 != nil })
-        #expect(Set(threads.compactMap { $0 }).count <= 4, "\(Set(threads.compactMap { $0 }).count) threads for 20 calls")
+        #expect(Set(threads.compactMap { $0 }).count == 1, "\(Set(threads.compactMap { $0 }).count) threads for 20 calls")
+        #expect(pool.threadsStarted.load(ordering: .relaxed) == 1)
     }
 
     @Test("A call that overruns is abandoned with nil, and the next call is answered at once")
