@@ -52,7 +52,9 @@ public struct OATHCredential: Equatable, Sendable, CustomStringConvertible {
         if case .totp(let period) = kind, !(1...86_400).contains(period) { throw .invalidPeriod(period) }
         guard !secret.isEmpty else { throw .emptySecret }
         guard secret.count <= 1024 else { throw .secretTooLong }
-        if let issuer, issuer.isEmpty || issuer.contains(":") { throw .invalidIssuer }
+        // A colon scalar, as ids and URI labels are split: a colon joined
+        // with a combining mark is no ":" Character.
+        if let issuer, issuer.isEmpty || issuer.unicodeScalars.contains(":") { throw .invalidIssuer }
         guard id.bytes.count <= CredentialID.maximumLength else { throw .idTooLong }
     }
 
@@ -126,13 +128,16 @@ public struct CredentialID: Hashable, Sendable, CustomStringConvertible, Compara
 
     /// Splits an id read from a key, following ykman's rule
     /// `^((\d+)/)?(([^:]+):)?(.+)$` for TOTP. HOTP ids carry no period.
+    /// The separators are found as Unicode scalars, as ykman's regular
+    /// expression finds them: a "/" or ":" joined with a combining mark is
+    /// no Character of its own.
     public init(parsing text: String, isTOTP: Bool) {
-        var rest = Substring(text)
+        var rest = Substring.UnicodeScalarView(text.unicodeScalars)
         var period: Int? = isTOTP ? OATHCredential.defaultPeriod : nil
         if isTOTP, let slash = rest.firstIndex(of: "/"), slash != rest.startIndex,
-           rest[..<slash].allSatisfy({ $0.isASCII && $0.isNumber }),
+           rest[..<slash].allSatisfy({ ("0"..."9").contains($0) }),
            rest.index(after: slash) != rest.endIndex,
-           let value = Int(rest[..<slash]) {
+           let value = Int(String(rest[..<slash])) {
             period = value
             rest = rest[rest.index(after: slash)...]
         }

@@ -8,7 +8,8 @@ import Testing
 ///
 /// Each broke the promise that an account read from a URI formats to a URI
 /// that reads back as the same account; the first two are fixed in
-/// `OTPAuthURI.parse`, the third in `OTPAuthURI.format`.
+/// `OTPAuthURI.parse`, the third in `OTPAuthURI.format`, the fourth in
+/// `OATHCredential.validate` and `CredentialID(parsing:)`.
 @Suite("Fuzz findings: otpauth URIs")
 struct FuzzRegressionTests {
     // crash-d0d12184…: the label has no issuer prefix and its name starts
@@ -52,6 +53,21 @@ struct FuzzRegressionTests {
         let formatted = OTPAuthURI.format(credential)
         #expect(formatted.hasPrefix("otpauth://totp/:%3A"))
         #expect(try OTPAuthURI.parse(formatted) == credential)
+    }
+
+    // crash-729a9393…: the issuer parameter holds ":" + U+035B. validate()
+    // refused issuers with a ":" Character only, so this one passed, and
+    // formatted into the label it split there when read back. Issuers are
+    // now refused for a colon scalar, and key ids split at scalars too.
+    @Test("An issuer holding a colon joined with a combining mark is refused; ids split at colon and slash scalars")
+    func issuerWithColonAndCombiningMark() throws {
+        #expect(throws: OTPAuthURI.ParseError.invalidCredential(.invalidIssuer)) {
+            try OTPAuthURI.parse("otpauth://totp/Example:alice?secret=MZXW6YQ&issuer=Serv%3A%CD%9Bs")
+        }
+        let id = CredentialID(parsing: "Example:\u{35B}bob", isTOTP: true)
+        #expect(id.issuer == "Example" && id.name == "\u{35B}bob")
+        let periodic = CredentialID(parsing: "60/\u{35B}bob", isTOTP: true)
+        #expect(periodic.period == 60 && periodic.name == "\u{35B}bob" && periodic.issuer == nil)
     }
 
     @Test("The fuzzer's own inputs read without a crash, to a valid account")
