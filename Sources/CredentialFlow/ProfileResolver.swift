@@ -203,14 +203,20 @@ public struct ProfileResolver {
     }
 
     public enum LatchkeyInvocation: Equatable {
+        /// Another program, or latchkey asking its agent
+        /// (`credential-process --agent`): run it as a process.
         case notLatchkey
-        /// `latchkey credential-process [--profile NAME]`.
+        /// `latchkey credential-process [--profile NAME]`: planned here.
         case credentialProcess(profile: String?)
+        /// Any other latchkey command line, or one ``CredentialOption``
+        /// does not read: never run (latchkey does not call itself).
         case other
     }
 
-    /// Whether a `credential_process` command runs latchkey, by its first
-    /// word's base name.
+    /// Whether a `credential_process` command runs latchkey (by its first
+    /// word's base name), and what for: the arguments after
+    /// `credential-process` are read with ``CredentialOption``'s table, as
+    /// latchkey itself would read them.
     public static func latchkeyInvocation(_ command: String) -> LatchkeyInvocation {
         let words = command.split(whereSeparator: { $0 == " " || $0 == "\t" }).map {
             String($0).trimmingCharacters(in: "\"'")
@@ -218,17 +224,19 @@ public struct ProfileResolver {
         guard let first = words.first, first.split(separator: "/").last == "latchkey" else { return .notLatchkey }
         guard words.count >= 2, words[1] == "credential-process" else { return .other }
         var profile: String?
-        var index = 2
-        while index < words.count {
-            if words[index] == "--profile", index + 1 < words.count {
-                profile = words[index + 1]
-                index += 1
-            } else if words[index].hasPrefix("--profile=") {
-                profile = String(words[index].dropFirst("--profile=".count))
+        var fromAgent = false
+        let read = CredentialOption.read(words[2...], allowing: CredentialOption.allCases, positionals: 0) { option, value in
+            switch option {
+            case .profile: profile = value
+            case .agent: fromAgent = true
+            default: break
             }
-            index += 1
+            return true
         }
-        return .credentialProcess(profile: profile)
+        guard read != nil else { return .other }
+        // The agent's credentials are made on its machine, from its own
+        // profile: this process cannot stand in for that run.
+        return fromAgent ? .notLatchkey : .credentialProcess(profile: profile)
     }
 }
 

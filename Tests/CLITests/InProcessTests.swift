@@ -1,6 +1,7 @@
 import Foundation
 import ArgumentParser
 @testable import LatchkeyCLI
+import CredentialFlow
 import LatchkeyCore
 import OATH
 import YKOATH

@@ -316,6 +316,14 @@ struct ProfileResolverTests {
         #expect(plan.step.rootKeys == nil)
     }
 
+    /// The team's config plus profile `app`, a role whose source profile
+    /// `wrapped` has `credential_process = command`.
+    static func roleOverProcess(_ command: String, extra: String = "") -> String {
+        teamConfig
+            + "\n\n[profile wrapped]\ncredential_process = \(command)\n\n[profile app]\nrole_arn = \(adminRole)\nsource_profile = wrapped\n"
+            + extra
+    }
+
     @Test(
         "A source running `latchkey credential-process` is planned as that profile, in this process",
         arguments: [
@@ -326,9 +334,7 @@ struct ProfileResolverTests {
             "latchkey credential-process --duration 12h --profile dev --reader \"Yubico\"",
         ])
     func latchkeySource(_ command: String) throws {
-        let config =
-            teamConfig
-            + "\n\n[profile wrapped]\ncredential_process = \(command)\n\n[profile app]\nrole_arn = \(adminRole)\nsource_profile = wrapped\n"
+        let config = Self.roleOverProcess(command)
         let plan = try resolvePlan("app", config: config, credentials: devCredentials, environment: ["USER": "carol"])
         #expect(
             plan.step
@@ -375,6 +381,41 @@ struct ProfileResolverTests {
         #expect(
             ProfileResolver.latchkeyInvocation("/opt/latchkey/bin/aws-vault export --format=json p") == .notLatchkey)
         #expect(ProfileResolver.latchkeyInvocation("") == .notLatchkey)
+    }
+
+    @Test(
+        "`credential-process`'s arguments are read with CredentialOption's table: what it does not read is never planned",
+        arguments: [
+            // Not options of credential-process, a missing value, a short flag, a stray word.
+            "latchkey credential-process --profile dev --verbose", "latchkey credential-process --profile",
+            "latchkey credential-process -p dev", "latchkey credential-process dev", "latchkey credential-process --help",
+        ])
+    func unreadInvocation(_ command: String) {
+        #expect(ProfileResolver.latchkeyInvocation(command) == .other)
+        let config = Self.roleOverProcess(command)
+        expectFlowError(.recursion("wrapped")) {
+            try resolvePlan("app", config: config, credentials: devCredentials, environment: ["USER": "carol"])
+        }
+    }
+
+    @Test("A value that looks like an option is still the value: `--reader --profile` names a reader")
+    func valueThatLooksLikeAnOption() {
+        #expect(
+            ProfileResolver.latchkeyInvocation("latchkey credential-process --reader --profile --profile dev")
+                == .credentialProcess(profile: "dev"))
+    }
+
+    @Test("A source asking the latchkey agent (`credential-process --agent`) is run as a process: its machine makes them")
+    func agentSource() throws {
+        let command = "latchkey credential-process --agent --profile dev"
+        #expect(ProfileResolver.latchkeyInvocation(command) == .notLatchkey)
+        let config = Self.roleOverProcess(command, extra: "mfa_serial = \(aliceSerial)\n")
+        let plan = try resolvePlan("app", config: config, credentials: devCredentials, environment: ["USER": "carol"])
+        #expect(
+            plan.step
+                == .assumeRole(
+                    source: .process(profile: "wrapped", command: command), role: role(adminRole, session: "alice"),
+                    mfa: alice("app")))
     }
 
     // MARK: - Role session names

@@ -1,3 +1,4 @@
+import CredentialFlow
 import SystemSupport
 import Testing
 
@@ -60,6 +61,18 @@ struct ArgumentPiecesTests {
         ])
     func fallsThrough(_ arguments: [String]) {
         #expect(Self.parse(arguments) == nil)
+    }
+
+    @Test("Each code source's option is named as its latchkey_mfa value, and is a flag")
+    func sourceNames() {
+        for source in MFASource.allCases {
+            let option = CredentialOption.allCases.first { $0.name == source.rawValue }
+            #expect(option != nil, "\(source)")
+            #expect(option?.takesValue == false, "\(source)")
+            var request = CredentialRequest()
+            #expect(option?.apply(nil, to: &request) == true)
+            #expect(request.mfaSource == source)
+        }
     }
 
     @Test(

@@ -1,3 +1,4 @@
+import CredentialFlow
 import LatchkeyCore
 import SystemSupport
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CredentialFlow
 import LatchkeyCore
 import SealedStore
 import YubiKey

@@ -1,3 +1,4 @@
+import CredentialFlow
 import YubiKey
 
 /// Where an MFA code comes from for one call. Without a choice, the
@@ -47,43 +48,7 @@ public struct CredentialRequest: Sendable, Equatable {
     public init() {}
 }
 
-/// The options every credentials command takes, in one table: the CLI
-/// declares its options with these names, and the warm `credential-process`
-/// path reads the command line with the same table before
-/// swift-argument-parser is loaded, so the two cannot drift.
-public enum CredentialOption: CaseIterable, Sendable {
-    case profile, yubikey, sealed, tpm, prompt, agent, mfaCode, duration, refresh
-    case reader, transport, oathPasswordFile, remember, passphraseFile, tpmPIN, tpmPINFile
-
-    /// The long name without its dashes.
-    public var name: String {
-        switch self {
-        case .profile: "profile"
-        case .yubikey: MFASource.yubikey.rawValue
-        case .sealed: MFASource.sealed.rawValue
-        case .tpm: MFASource.tpm.rawValue
-        case .prompt: MFASource.prompt.rawValue
-        case .agent: MFASource.agent.rawValue
-        case .mfaCode: "mfa-code"
-        case .duration: "duration"
-        case .refresh: "refresh"
-        case .reader: "reader"
-        case .transport: "transport"
-        case .oathPasswordFile: "oath-password-file"
-        case .remember: "remember"
-        case .passphraseFile: "passphrase-file"
-        case .tpmPIN: "tpm-pin"
-        case .tpmPINFile: "tpm-pin-file"
-        }
-    }
-
-    public var takesValue: Bool {
-        switch self {
-        case .yubikey, .sealed, .tpm, .prompt, .agent, .refresh, .remember, .tpmPIN: false
-        default: true
-        }
-    }
-
+extension CredentialOption {
     /// Sets this option in `request`; `false` when `value` is not valid for it.
     func apply(_ value: String?, to request: inout CredentialRequest) -> Bool {
         switch self {
@@ -110,17 +75,10 @@ public enum CredentialOption: CaseIterable, Sendable {
         return true
     }
 
-    /// The options `code` takes: where the account lives and how to reach
-    /// the key or the vault.
-    public static let codeOptions: [CredentialOption] = [
-        .yubikey, .sealed, .tpm, .agent, .reader, .transport, .oathPasswordFile, .remember, .passphraseFile, .tpmPIN, .tpmPINFile,
-    ]
-
     /// The request `arguments` (what follows the subcommand) spell, when
-    /// every one is an option of this table with a valid value: `--name
-    /// value`, `--name=value`, or a flag. `nil` for anything else (help,
-    /// a typo, a missing value, two code sources): the full parser then
-    /// gives the answer.
+    /// ``read(_:allowing:positionals:_:)`` reads every one and each value is
+    /// valid. `nil` for anything else (help, a typo, a missing value, two
+    /// code sources): the full parser then gives the answer.
     public static func parse(_ arguments: ArraySlice<String>) -> CredentialRequest? {
         parse(arguments, allowing: allCases, positionals: 0)?.request
     }
@@ -131,30 +89,8 @@ public enum CredentialOption: CaseIterable, Sendable {
         _ arguments: ArraySlice<String>, allowing allowed: [CredentialOption], positionals: Int
     ) -> (request: CredentialRequest, positionals: [String])? {
         var request = CredentialRequest()
-        var words: [String] = []
-        var iterator = arguments.makeIterator()
-        while let argument = iterator.next() {
-            guard argument.hasPrefix("--") else {
-                // "-x" and "--" are the full parser's to read.
-                guard !argument.hasPrefix("-"), words.count < positionals else { return nil }
-                words.append(argument)
-                continue
-            }
-            var name = Substring(argument.dropFirst(2))
-            var value: String?
-            if let equals = name.firstIndex(of: "=") {
-                value = String(name[name.index(after: equals)...])
-                name = name[..<equals]
-            }
-            guard let option = allowed.first(where: { $0.name == name }) else { return nil }
-            if option.takesValue {
-                if value == nil { value = iterator.next() }
-                guard value != nil else { return nil }
-            } else if value != nil {
-                return nil
-            }
-            guard option.apply(value, to: &request) else { return nil }
-        }
+        guard let words = read(arguments, allowing: allowed, positionals: positionals, { $0.apply($1, to: &request) })
+        else { return nil }
         // Two sources for one code is a usage error the full parser reports.
         if request.mfaCode != nil, request.mfaSource != nil { return nil }
         return (request, words)
