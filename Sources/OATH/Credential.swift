@@ -132,7 +132,9 @@ public struct CredentialID: Hashable, Sendable, CustomStringConvertible, Compara
     /// expression finds them: a "/" or ":" joined with a combining mark is
     /// no Character of its own.
     public init(parsing text: String, isTOTP: Bool) {
-        var rest = Substring.UnicodeScalarView(text.unicodeScalars)
+        // A slice of the string's own view: building a new view would append
+        // scalar by scalar (1.7 % of `code --yubikey`'s `perf` samples).
+        var rest = text.unicodeScalars[...]
         var period: Int? = isTOTP ? OATHCredential.defaultPeriod : nil
         if isTOTP, let slash = rest.firstIndex(of: "/"), slash != rest.startIndex,
            rest[..<slash].allSatisfy({ ("0"..."9").contains($0) }),
