@@ -120,6 +120,44 @@ struct KeyRotationTests {
         #expect(auth.status == 0, "\(auth)")
     }
 
+    @Test("keys in the config file: rotate writes them under the config file's lock, the one `mfa enroll` takes")
+    func configFileUnderItsLock() throws {
+        let world = try Self.world(propagation: 0)
+        try world.writeCredentials("")
+        let config = try String(contentsOfFile: world.configPath, encoding: .utf8).replacingOccurrences(
+            of: "[profile dev]\n",
+            with: "[profile dev]\naws_access_key_id = \(world.user.accessKeyID)\naws_secret_access_key = \(world.user.secretAccessKey)\n")
+        try config.write(toFile: world.configPath, atomically: true, encoding: .utf8)
+
+        // Another latchkey editing the config file holds its lock for 5 s.
+        let cacheDirectory = (world.sessionsDirectory as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(
+            atPath: cacheDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let lockPath = cacheDirectory + "/config-file.lock"
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: toolPath("flock"))
+        holder.arguments = ["-x", lockPath, "sleep", "5"]
+        try holder.run()
+        defer { holder.terminate(); holder.waitUntilExit() }
+        let held = Date()
+        // Until flock holds it, `flock -n` still gets it.
+        while try world.runTool(toolPath("flock"), ["-n", lockPath, "true"]).status == 0 {
+            try #require(Date().timeIntervalSince(held) < 5, "flock did not take the lock")
+            usleep(20_000)
+        }
+
+        let started = Date()
+        let rotated = try world.run(["keys", "rotate", "dev", "--sealed"])
+        let waited = Date().timeIntervalSince(started)
+        #expect(rotated.status == 0, "\(rotated)")
+        let newID = rotated.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(rotated.stderr.contains("[dev] in \(world.configPath)"), "\(rotated)")
+        // It waited for the lock (alone, a rotation here takes well under 2 s).
+        #expect(waited > 3, "rotate took \(waited) s: it did not wait for the config file's lock")
+        let after = try String(contentsOfFile: world.configPath, encoding: .utf8)
+        #expect(after.contains("aws_access_key_id = \(newID)\n") && !after.contains(world.user.accessKeyID), "\(after)")
+    }
+
     @Test("a user with two keys: exit 7 naming both before anything changes")
     func twoKeys() throws {
         let second = "AKIASECONDSECONDSEC2"

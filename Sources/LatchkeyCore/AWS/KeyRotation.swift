@@ -300,8 +300,11 @@ struct StoredKey {
                 try SealedKeyIndex.rewrite(from: contents, at: location)
             }
         case .credentialsFile(let path), .configFile(let path):
-            try PrivateFiles.ensurePrivateDirectory(cache.directory)
-            let lock = try FileLock(exclusive: cache.directory + "/credentials-file.lock", timeoutSeconds: 30)
+            // The lock of the file this key is in: `auth --write-profile`
+            // rewrites the credentials file, `mfa enroll` the config file.
+            let file: SharedFileLock.File
+            if case .credentialsFile = kind { file = .credentials } else { file = .config }
+            let lock = try SharedFileLock.hold(file, in: cache)
             defer { withExtendedLifetime(lock) {} }
             var existing = try PrivateFiles.read(path, limit: 4 << 20, followLinks: true) ?? []
             defer { existing.wipe() }

@@ -25,8 +25,7 @@ public enum CredentialsFileWriter {
         if case .sharedFile(let profile, _)? = plan.step.rootKeys, profile == name {
             throw LatchkeyError(.invalidInput, "profile '\(name)' holds the long-term keys these credentials come from; write the session to another profile")
         }
-        try PrivateFiles.ensurePrivateDirectory(cache.directory)
-        let lock = try FileLock(exclusive: cache.directory + "/credentials-file.lock", timeoutSeconds: 30)
+        let lock = try SharedFileLock.hold(.credentials, in: cache)
         defer { withExtendedLifetime(lock) {} }
 
         var info = stat()

@@ -13,7 +13,7 @@ import Musl
 public struct ProfileConfigFile {
     var path: String
     var profile: String
-    var lockDirectory: String
+    var cache: SessionCache
 
     public init(world: World, profile: String) throws {
         guard let paths = SharedConfigPaths(environment: world.environment),
@@ -23,7 +23,7 @@ public struct ProfileConfigFile {
         }
         path = paths.config
         self.profile = profile
-        lockDirectory = cache.directory
+        self.cache = cache
     }
 
     private func properties(serial: String, source: String) -> [ConfigFileEditor.Property] {
@@ -49,8 +49,7 @@ public struct ProfileConfigFile {
     }
 
     public func write(serial: String, source: String) throws {
-        try PrivateFiles.ensurePrivateDirectory(lockDirectory)
-        let lock = try FileLock(exclusive: lockDirectory + "/config-file.lock", timeoutSeconds: 30)
+        let lock = try SharedFileLock.hold(.config, in: cache)
         defer { withExtendedLifetime(lock) {} }
         let updated = try edited(serial: serial, source: source)
         let directory = PrivateFiles.parentDirectory(of: path)
