@@ -180,6 +180,7 @@ let package = Package(
 
         // Benchmark helpers for scripts/bench.
         .executableTarget(name: "bench-floor", path: "Tools/bench-floor"),
+        .executableTarget(name: "pcsc-code-floor-swift", dependencies: ["CPCSCLite"], path: "Tools/pcsc-code-floor-swift"),
         .executableTarget(name: "latchkey-bench", dependencies: [cryptoExtras], path: "Tools/latchkey-bench"),
 
         // Helpers shared by the test targets (temporary directories, running
