@@ -12,6 +12,9 @@
 // - `CredentialsFileEditor` rewriting or removing a profile in a file that
 //   parses gives a file that parses, with exactly the new properties in that
 //   profile and every other profile as it was.
+// - `ShellWords` (how a `credential_process` value splits) gives back the
+//   words it split, quoted by `ShellWords.join`, for every value and for the
+//   whole input as text.
 import AWSConfig
 import FuzzSupport
 import SystemSupport
@@ -31,6 +34,7 @@ func fuzz(_ bytes: [UInt8]) {
         config = bytes
         credentials = nil
     }
+    shellWords(String(decoding: bytes, as: UTF8.self))
     let parsed = parse(config: config, credentials: credentials)
     if let parsed { read(parsed) }
     lineEndings(config: config, credentials: credentials, parsed: parsed)
@@ -57,7 +61,10 @@ func read(_ config: SharedConfig) {
         }
         for key in profile.keys {
             use(profile.subProperties(key))
-            if let value = profile[key] { endpointURL(value) }
+            if let value = profile[key] {
+                endpointURL(value)
+                shellWords(value)
+            }
         }
         for (_, value) in profile.properties {
             if case .subProperties(let block) = value { for (_, text) in block { endpointURL(text) } }
@@ -143,4 +150,10 @@ func edit(_ file: [UInt8]) {
         invariant(left[name] == nil, "[\(name)] is still there after removing it")
         invariant(left == before.filter { $0.key != name }, "removing [\(name)] changed another profile")
     }
+}
+
+func shellWords(_ command: String) {
+    guard let words = ShellWords.split(command) else { return }
+    let again = ShellWords.split(ShellWords.join(words))
+    invariant(again == words, "ShellWords.join of \(words) splits into \(String(describing: again))")
 }

@@ -214,14 +214,15 @@ public struct ProfileResolver {
     }
 
     /// Whether a `credential_process` command runs latchkey (by its first
-    /// word's base name), and what for: the arguments after
+    /// word's base name), and what for: the command is split into words as
+    /// the shell that runs it would (``ShellWords``), and the arguments after
     /// `credential-process` are read with ``CredentialOption``'s table, as
-    /// latchkey itself would read them.
+    /// latchkey itself would read them. A command the shell cannot split is
+    /// run, and fails there.
     public static func latchkeyInvocation(_ command: String) -> LatchkeyInvocation {
-        let words = command.split(whereSeparator: { $0 == " " || $0 == "\t" }).map {
-            String($0).trimmingCharacters(in: "\"'")
-        }
-        guard let first = words.first, first.split(separator: "/").last == "latchkey" else { return .notLatchkey }
+        guard let words = ShellWords.split(command), let first = words.first,
+            first.split(separator: "/").last == "latchkey"
+        else { return .notLatchkey }
         guard words.count >= 2, words[1] == "credential-process" else { return .other }
         var profile: String?
         var fromAgent = false
@@ -237,14 +238,5 @@ public struct ProfileResolver {
         // The agent's credentials are made on its machine, from its own
         // profile: this process cannot stand in for that run.
         return fromAgent ? .notLatchkey : .credentialProcess(profile: profile)
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var text = Substring(self)
-        while let first = text.first, set.contains(first) { text = text.dropFirst() }
-        while let last = text.last, set.contains(last) { text = text.dropLast() }
-        return String(text)
     }
 }

@@ -332,6 +332,8 @@ struct ProfileResolverTests {
             "latchkey credential-process --profile=dev",
             "\"/opt/bin/latchkey\" credential-process --yubikey --profile 'dev'",
             "latchkey credential-process --duration 12h --profile dev --reader \"Yubico\"",
+            "latchkey credential-process --profile dev --reader \"Yubico YubiKey OTP+FIDO+CCID 00 00\"",
+            "'/opt/my apps/latchkey' credential-process --profile \"dev\"",
         ])
     func latchkeySource(_ command: String) throws {
         let config = Self.roleOverProcess(command)
@@ -381,6 +383,8 @@ struct ProfileResolverTests {
         #expect(
             ProfileResolver.latchkeyInvocation("/opt/latchkey/bin/aws-vault export --format=json p") == .notLatchkey)
         #expect(ProfileResolver.latchkeyInvocation("") == .notLatchkey)
+        // The shell cannot split it: run, it fails there.
+        #expect(ProfileResolver.latchkeyInvocation("latchkey credential-process --profile 'dev") == .notLatchkey)
     }
 
     @Test(
