@@ -143,14 +143,14 @@ public struct ProfileResolver {
         if let keys = longTermKeys(source, allowEnvironment: false) { return .longTerm(keys) }
         if let command = source.nonEmpty("credential_process") {
             switch Self.latchkeyInvocation(command) {
-            case .notLatchkey:
+            case .runAsProcess:
                 return .process(profile: source.name, command: command)
             case .credentialProcess(let profile):
                 guard let target = config.profile(named: profile ?? "default") else {
                     throw .profileNotFound(profile ?? "default")
                 }
                 return try step(for: target, visited: visited + [source.name], isTop: false)
-            case .other:
+            case .refused:
                 throw .recursion(source.name)
             }
         }
@@ -205,12 +205,12 @@ public struct ProfileResolver {
     public enum LatchkeyInvocation: Equatable {
         /// Another program, or latchkey asking its agent
         /// (`credential-process --agent`): run it as a process.
-        case notLatchkey
+        case runAsProcess
         /// `latchkey credential-process [--profile NAME]`: planned here.
         case credentialProcess(profile: String?)
         /// Any other latchkey command line, or one ``CredentialOption``
         /// does not read: never run (latchkey does not call itself).
-        case other
+        case refused
     }
 
     /// Whether a `credential_process` command runs latchkey (by its first
@@ -222,8 +222,8 @@ public struct ProfileResolver {
     public static func latchkeyInvocation(_ command: String) -> LatchkeyInvocation {
         guard let words = ShellWords.split(command), let first = words.first,
             first.split(separator: "/").last == "latchkey"
-        else { return .notLatchkey }
-        guard words.count >= 2, words[1] == "credential-process" else { return .other }
+        else { return .runAsProcess }
+        guard words.count >= 2, words[1] == "credential-process" else { return .refused }
         var profile: String?
         var fromAgent = false
         let read = CredentialOption.read(words[2...], allowing: CredentialOption.allCases, positionals: 0) { option, value in
@@ -234,9 +234,9 @@ public struct ProfileResolver {
             }
             return true
         }
-        guard read != nil else { return .other }
+        guard read != nil else { return .refused }
         // The agent's credentials are made on its machine, from its own
         // profile: this process cannot stand in for that run.
-        return fromAgent ? .notLatchkey : .credentialProcess(profile: profile)
+        return fromAgent ? .runAsProcess : .credentialProcess(profile: profile)
     }
 }

@@ -378,13 +378,13 @@ struct ProfileResolverTests {
         #expect(
             ProfileResolver.latchkeyInvocation("~/bin/latchkey credential-process --profile=a --profile b")
                 == .credentialProcess(profile: "b"))
-        #expect(ProfileResolver.latchkeyInvocation("latchkey whoami") == .other)
-        #expect(ProfileResolver.latchkeyInvocation("latchkey-old credential-process --profile p") == .notLatchkey)
+        #expect(ProfileResolver.latchkeyInvocation("latchkey whoami") == .refused)
+        #expect(ProfileResolver.latchkeyInvocation("latchkey-old credential-process --profile p") == .runAsProcess)
         #expect(
-            ProfileResolver.latchkeyInvocation("/opt/latchkey/bin/aws-vault export --format=json p") == .notLatchkey)
-        #expect(ProfileResolver.latchkeyInvocation("") == .notLatchkey)
+            ProfileResolver.latchkeyInvocation("/opt/latchkey/bin/aws-vault export --format=json p") == .runAsProcess)
+        #expect(ProfileResolver.latchkeyInvocation("") == .runAsProcess)
         // The shell cannot split it: run, it fails there.
-        #expect(ProfileResolver.latchkeyInvocation("latchkey credential-process --profile 'dev") == .notLatchkey)
+        #expect(ProfileResolver.latchkeyInvocation("latchkey credential-process --profile 'dev") == .runAsProcess)
     }
 
     @Test(
@@ -395,7 +395,7 @@ struct ProfileResolverTests {
             "latchkey credential-process -p dev", "latchkey credential-process dev", "latchkey credential-process --help",
         ])
     func unreadInvocation(_ command: String) {
-        #expect(ProfileResolver.latchkeyInvocation(command) == .other)
+        #expect(ProfileResolver.latchkeyInvocation(command) == .refused)
         let config = Self.roleOverProcess(command)
         expectFlowError(.recursion("wrapped")) {
             try resolvePlan("app", config: config, credentials: devCredentials, environment: ["USER": "carol"])
@@ -412,7 +412,7 @@ struct ProfileResolverTests {
     @Test("A source asking the latchkey agent (`credential-process --agent`) is run as a process: its machine makes them")
     func agentSource() throws {
         let command = "latchkey credential-process --agent --profile dev"
-        #expect(ProfileResolver.latchkeyInvocation(command) == .notLatchkey)
+        #expect(ProfileResolver.latchkeyInvocation(command) == .runAsProcess)
         let config = Self.roleOverProcess(command, extra: "mfa_serial = \(aliceSerial)\n")
         let plan = try resolvePlan("app", config: config, credentials: devCredentials, environment: ["USER": "carol"])
         #expect(
