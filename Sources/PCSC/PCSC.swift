@@ -143,22 +143,25 @@ public final class PCSCCard: SmartCardConnection {
     /// then only runs its body.
     public func holdExclusively() throws(PCSCError) {
         guard !heldUntilClosed else { return }
-        let handle = handle
-        try context.limit.run("SCardBeginTransaction") { (SCardBeginTransaction(handle), ()) }
+        try beginTransaction()
         heldUntilClosed = true
     }
 
     /// Runs `body` inside `SCardBeginTransaction` / `SCardEndTransaction`
     /// (just `body` when ``holdExclusively()`` already holds the card).
-    /// pcsc-lite's `SCardBeginTransaction` retries while another program's
-    /// transaction holds the card, hence the call limit.
     public func withTransaction<T>(_ body: () throws -> T) throws -> T {
         if heldUntilClosed { return try body() }
-        let handle = handle
-        try context.limit.run("SCardBeginTransaction") { (SCardBeginTransaction(handle), ()) }
+        try beginTransaction()
         defer {
             if !context.limit.hasOverrun { _ = SCardEndTransaction(handle, 0) }
         }
         return try body()
+    }
+
+    /// pcsc-lite's `SCardBeginTransaction` retries while another program's
+    /// transaction holds the card, hence the call limit.
+    private func beginTransaction() throws(PCSCError) {
+        let handle = handle
+        try context.limit.run("SCardBeginTransaction") { (SCardBeginTransaction(handle), ()) }
     }
 }

@@ -21,10 +21,11 @@ import Musl
 /// Threads are plain POSIX threads with a semaphore each, not libdispatch,
 /// whose first use starts a pool, a manager thread with epoll, an eventfd
 /// and a timerfd — measurable on `code --yubikey`, which makes four such
-/// calls (connect, begin the transaction, SELECT, CALCULATE). A thread that finished its call waits for the next one;
-/// a new thread is started only when none is waiting (the first call, a
-/// call made while another thread's call runs, or after an overrun), so
-/// calls made one after another all run on the same thread.
+/// calls (connect, begin the transaction, SELECT, CALCULATE). A thread that
+/// finished its call waits for the next one; a new thread is started only
+/// when none is waiting (the first call, a call made while another thread's
+/// call runs, or after an overrun), so calls made one after another all run
+/// on the same thread.
 public enum BoundedCall {
     /// `call`'s value, or `nil` when it did not return within `seconds`.
     /// When the system will not start a thread (EAGAIN: the process or user

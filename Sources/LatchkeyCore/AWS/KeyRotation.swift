@@ -246,6 +246,17 @@ struct StoredKey {
         case sealed
         case credentialsFile(path: String)
         case configFile(path: String)
+
+        /// The lock of the shared file the key is in, when it is in one:
+        /// `auth --write-profile` rewrites the credentials file, `mfa
+        /// enroll` the config file.
+        var sharedFile: SharedFileLock.File? {
+            switch self {
+            case .sealed: nil
+            case .credentialsFile: .credentials
+            case .configFile: .config
+            }
+        }
     }
 
     /// The profile that holds the key (the chain's source profile).
@@ -300,11 +311,8 @@ struct StoredKey {
                 try SealedKeyIndex.rewrite(from: contents, at: location)
             }
         case .credentialsFile(let path), .configFile(let path):
-            // The lock of the file this key is in: `auth --write-profile`
-            // rewrites the credentials file, `mfa enroll` the config file.
-            let file: SharedFileLock.File
-            if case .credentialsFile = kind { file = .credentials } else { file = .config }
-            let lock = try SharedFileLock.hold(file, in: cache)
+            // In this branch the key is in one of the files.
+            let lock = try SharedFileLock.hold(kind.sharedFile!, in: cache)
             defer { withExtendedLifetime(lock) {} }
             var existing = try PrivateFiles.read(path, limit: 4 << 20, followLinks: true) ?? []
             defer { existing.wipe() }
