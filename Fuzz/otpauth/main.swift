@@ -68,10 +68,15 @@ func credentialID(_ text: String) {
 }
 
 /// Whether `id` starts with what ``CredentialID/init(parsing:isTOTP:)``
-/// takes for a period: ASCII digits, `/`, then more.
+/// takes for a period: ASCII digits that make an `Int`, the scalar `/`, then
+/// more. Scalars, as the parser reads them: in "20/" followed by a combining
+/// mark, the slash is no Character of its own but still ends the period.
 func startsWithPeriod(_ id: String) -> Bool {
-    guard let slash = id.firstIndex(of: "/"), slash != id.startIndex, id.index(after: slash) != id.endIndex else {
+    let scalars = id.unicodeScalars
+    guard let slash = scalars.firstIndex(of: "/"), slash != scalars.startIndex,
+          scalars.index(after: slash) != scalars.endIndex else {
         return false
     }
-    return id[..<slash].allSatisfy { $0.isASCII && $0.isNumber }
+    let digits = scalars[..<slash]
+    return digits.allSatisfy { ("0"..."9").contains($0) } && Int(String(digits)) != nil
 }
