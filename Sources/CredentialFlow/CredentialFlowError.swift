@@ -36,7 +36,7 @@ public enum CredentialFlowError: Error, CustomStringConvertible {
         case .unsupportedCredentialSource(let name, let value):
             "profile '\(name)': credential_source = \(value) is not supported by latchkey (only Environment)"
         case .cycle(let chain):
-            "source_profile loops: \(chain.joined(separator: " -> "))"
+            "the profile chain loops (through source_profile, or a credential_process that runs latchkey): \(chain.joined(separator: " -> "))"
         case .recursion(let name):
             "profile '\(name)' has a credential_process that runs latchkey; latchkey will not call itself (use `latchkey credential-process --profile X` there)"
         case .noMFADevice(let user):

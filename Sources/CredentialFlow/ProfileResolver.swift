@@ -22,6 +22,9 @@ import SystemSupport
 ///   profile, else (top profile only) `AWS_ACCESS_KEY_ID`.
 /// - `credential_process` naming latchkey itself is never run: `latchkey
 ///   credential-process --profile X` as a source is planned as profile X.
+///   Without `--profile`, it is planned as the profile that run would
+///   choose from the environment it inherits (`AWS_PROFILE`, then
+///   `AWS_DEFAULT_PROFILE`, then `default`).
 public struct ProfileResolver {
     public var config: SharedConfig
     public var environment: Environment
@@ -102,7 +105,7 @@ public struct ProfileResolver {
             let command = profile.nonEmpty("credential_process"),
             case .credentialProcess(let target) = Self.latchkeyInvocation(command)
         {
-            let targetName = target ?? "default"
+            let targetName = nestedProfileName(target)
             guard let targetProfile = config.profile(named: targetName) else { throw .profileNotFound(targetName) }
             return try step(for: targetProfile, visited: visited, isTop: isTop)
         }
@@ -146,15 +149,22 @@ public struct ProfileResolver {
             case .runAsProcess:
                 return .process(profile: source.name, command: command)
             case .credentialProcess(let profile):
-                guard let target = config.profile(named: profile ?? "default") else {
-                    throw .profileNotFound(profile ?? "default")
-                }
+                let targetName = nestedProfileName(profile)
+                guard let target = config.profile(named: targetName) else { throw .profileNotFound(targetName) }
                 return try step(for: target, visited: visited + [source.name], isTop: false)
             case .refused:
                 throw .recursion(source.name)
             }
         }
         throw .noLongTermKeys(source.name)
+    }
+
+    /// The profile a `latchkey credential-process` that latchkey would have
+    /// run chooses: its `--profile`, else the one the environment it
+    /// inherits names. ``CredentialProcessRunner`` passes `AWS_PROFILE` and
+    /// `AWS_DEFAULT_PROFILE` on, so the run would have read them.
+    private func nestedProfileName(_ explicit: String?) -> String {
+        SharedConfig.selectedProfileName(explicit: explicit, environment: environment)
     }
 
     private func mfaUse(_ profile: ConfigSection) -> MFAUse? {

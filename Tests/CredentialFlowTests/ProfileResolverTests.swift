@@ -354,6 +354,38 @@ struct ProfileResolverTests {
         #expect(plan.step.rootKeys == .sharedFile(profile: "default", accessKeyID: "AKIADEFAULT"))
     }
 
+    // The run latchkey stands in for inherits AWS_PROFILE (the runner passes
+    // it on) and would read it, as `latchkey credential-process` does.
+    @Test("`latchkey credential-process` without --profile means the profile the environment names")
+    func latchkeySourceFromEnvironment() throws {
+        let wrapped = "[profile wrapped]\ncredential_process = latchkey credential-process\n"
+        let config =
+            "[default]\nmfa_serial = \(aliceSerial)\n[profile dev]\nmfa_serial = \(aliceSerial)\n" + wrapped
+            + "[profile app]\nrole_arn = \(adminRole)\nsource_profile = wrapped\n"
+        let keys = "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = s\n" + devCredentials + "\n"
+        for (variable, value) in [("AWS_PROFILE", "dev"), ("AWS_DEFAULT_PROFILE", "dev")] {
+            let plan = try resolvePlan("app", config: config, credentials: keys, environment: ["USER": "u", variable: value])
+            #expect(plan.step.rootKeys == devKeys, "\(variable)")
+        }
+        // AWS_PROFILE first, as for latchkey's own choice of profile.
+        let both = try resolvePlan(
+            "app", config: config, credentials: keys,
+            environment: ["USER": "u", "AWS_PROFILE": "dev", "AWS_DEFAULT_PROFILE": "default"])
+        #expect(both.step.rootKeys == devKeys)
+        // The nested run would read the profile that holds it: a loop, not
+        // profile default.
+        expectFlowError(.cycle(["app", "wrapped", "app"])) {
+            try resolvePlan("app", config: config, credentials: keys, environment: ["AWS_PROFILE": "app"])
+        }
+        expectFlowError(.profileNotFound("gone")) {
+            try resolvePlan("app", config: config, credentials: keys, environment: ["AWS_PROFILE": "gone"])
+        }
+        // A profile that is only that process, chosen by AWS_PROFILE itself.
+        expectFlowError(.cycle(["wrapped", "wrapped"])) {
+            try resolvePlan("wrapped", config: config, credentials: keys, environment: ["AWS_PROFILE": "wrapped"])
+        }
+    }
+
     @Test("Other latchkey invocations as a credential_process are refused; a self-reference is a loop")
     func latchkeyRecursion() {
         for command in ["latchkey exec --profile dev -- aws", "/usr/bin/latchkey", "latchkey auth --profile dev"] {
