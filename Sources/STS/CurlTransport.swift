@@ -1,7 +1,8 @@
 import AWSSigning
 import HTTP
 
-/// The real transport: each POST through libcurl (``CurlHTTPClient``).
+/// The real transport: each POST (and `doctor`'s GET) through libcurl
+/// (``CurlHTTPClient``).
 ///
 /// The signed headers go out exactly as given, `Host` included, followed by
 /// `User-Agent` when ``userAgent`` is set and the request has none; libcurl
@@ -50,7 +51,20 @@ public struct CurlTransport: HTTPTransport, Sendable {
         }
         let response = try client.send(
             HTTPRequest(url: url, headers: fields.map { (name: $0.name, value: $0.value) }, body: body))
-        return TransportResponse(
+        return Self.transportResponse(response)
+    }
+
+    public func get(url: String, timeoutMilliseconds: Int) throws -> TransportResponse {
+        var bounded = client
+        bounded.timeoutMilliseconds = min(client.timeoutMilliseconds, timeoutMilliseconds)
+        bounded.connectTimeoutMilliseconds = min(client.connectTimeoutMilliseconds, bounded.timeoutMilliseconds)
+        let headers = userAgent.map { [(name: "User-Agent", value: $0)] } ?? []
+        let response = try bounded.send(HTTPRequest(url: url, headers: headers))
+        return Self.transportResponse(response)
+    }
+
+    private static func transportResponse(_ response: HTTPResponse) -> TransportResponse {
+        TransportResponse(
             status: response.status, headers: response.headers.map { HTTPField($0.name, $0.value) },
             body: response.body)
     }

@@ -7,13 +7,18 @@ import FoundationEssentials
     import Musl
 #endif
 
-/// Sends one HTTP POST and returns the response, whatever its status.
+/// Sends one HTTP request and returns the response, whatever its status:
+/// signed POSTs to STS and IAM, and the unsigned GET with which `doctor`
+/// reads STS's clock.
 ///
-/// The request's headers are complete and signed; the transport adds
+/// A POST's headers are complete and signed; the transport adds
 /// `Content-Length` and may add `User-Agent`, and must send the body as is.
 /// It throws only when there is no response (connection, TLS, timeout).
 public protocol HTTPTransport {
     func post(url: String, headers: [HTTPField], body: [UInt8]) throws -> TransportResponse
+    /// A GET without credentials that gives up after `timeoutMilliseconds`
+    /// when that is shorter than the transport's own limit.
+    func get(url: String, timeoutMilliseconds: Int) throws -> TransportResponse
     /// This transport verifying TLS servers against the CA bundle at `path`
     /// (`nil`: the system's). Transports without TLS return themselves.
     func trusting(caBundle path: String?) -> any HTTPTransport
@@ -21,6 +26,17 @@ public protocol HTTPTransport {
 
 extension HTTPTransport {
     public func trusting(caBundle path: String?) -> any HTTPTransport { self }
+
+    /// Stand-ins that play STS answer POSTs only.
+    public func get(url: String, timeoutMilliseconds: Int) throws -> TransportResponse {
+        throw GetNotServed(url: url)
+    }
+}
+
+/// What a transport that answers POSTs only throws for a GET.
+public struct GetNotServed: Error, Sendable, Equatable, CustomStringConvertible {
+    public var url: String
+    public var description: String { "this transport sends no GET (\(url))" }
 }
 
 /// The time source for signing and the waits between attempts.

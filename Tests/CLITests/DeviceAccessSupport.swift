@@ -180,10 +180,11 @@ final class ClockServer {
     private let scratch: TemporaryDirectory
     private let server: RunningProgram
     let port: Int
-    var url: String { "http://127.0.0.1:\(port)" }
+    private let scheme: String
+    var url: String { "\(scheme)://127.0.0.1:\(port)" }
 
     static let script = """
-        import email.utils, http.server, sys, time
+        import email.utils, http.server, ssl, sys, time
 
         offset = float(sys.argv[1])
         log = open(sys.argv[2], "a", buffering=1)
@@ -209,16 +210,24 @@ final class ClockServer {
             do_POST = do_GET
 
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if len(sys.argv) > 4:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(sys.argv[3], sys.argv[4])
+            server.socket = context.wrap_socket(server.socket, server_side=True)
         print(server.server_address[1], flush=True)
         server.serve_forever()
         """
 
-    /// Starts the server and waits (at most 10 s) for its port.
-    init(offset: Double) throws {
+    /// Starts the server and waits (at most 10 s) for its port; HTTPS with
+    /// `tls`'s certificate and key when given.
+    init(offset: Double, tls: (cert: String, key: String)? = nil) throws {
         scratch = try TemporaryDirectory("clock")
+        scheme = tls == nil ? "http" : "https"
         try writeBytes(scratch.file("clock.py"), Array(Self.script.utf8))
         server = try RunningProgram(
-            "/usr/bin/env", ["python3", scratch.file("clock.py"), String(offset), scratch.file("requests.log")],
+            "/usr/bin/env",
+            ["python3", scratch.file("clock.py"), String(offset), scratch.file("requests.log")]
+                + (tls.map { [$0.cert, $0.key] } ?? []),
             timeout: 120)
         let deadline = Date().addingTimeInterval(10)
         var output = server.stdoutSoFar()

@@ -68,6 +68,35 @@ struct DoctorTests {
         #expect(line?.symbol == "✓" && line?.detail == "within 1 s of STS at \(right.url)/ (AWS_ENDPOINT_URL_STS)", "\(fine)")
     }
 
+    // The credentials reach STS trusting AWS_CA_BUNDLE or the profile's
+    // ca_bundle; doctor's clock check goes through the same transport, so a
+    // TLS-inspecting proxy's CA is trusted there too.
+    @Test("The clock check trusts the CA bundle the credentials would: AWS_CA_BUNDLE, the profile's ca_bundle; without one, a self-signed STS is ⚠")
+    func clockTrustsCABundle() throws {
+        try requireBinary()
+        let home = try TestHome()
+        let root = try Self.preparedRoot(home)
+        let identity = try TemporaryDirectory("sts-tls")
+        defer { withExtendedLifetime(identity) {} }
+        let certificate = try selfSignedCertificate(in: identity)
+        let server = try ClockServer(offset: 0, tls: certificate)
+        let inBundle = "within 1 s of STS at \(server.url)/ (AWS_ENDPOINT_URL_STS)"
+
+        let untrusted = try runDoctor(home: home, root: root.path, environment: ["AWS_ENDPOINT_URL_STS": server.url])
+        let warned = doctorLines(untrusted.stdout).line("clock in step with STS")
+        #expect(warned?.symbol == "⚠" && warned?.detail.hasPrefix("not checked: ") == true, "\(untrusted)")
+
+        let fromEnvironment = try runDoctor(
+            home: home, root: root.path, environment: ["AWS_ENDPOINT_URL_STS": server.url, "AWS_CA_BUNDLE": certificate.cert])
+        let line = doctorLines(fromEnvironment.stdout).line("clock in step with STS")
+        #expect(line?.symbol == "✓" && line?.detail == inBundle, "\(fromEnvironment)")
+
+        try writeBytes(home.home + "/.aws/config", Array("[default]\nca_bundle = \(certificate.cert)\n".utf8))
+        let fromProfile = try runDoctor(home: home, root: root.path, environment: ["AWS_ENDPOINT_URL_STS": server.url])
+        let profileLine = doctorLines(fromProfile.stdout).line("clock in step with STS")
+        #expect(profileLine?.symbol == "✓" && profileLine?.detail == inBundle, "\(fromProfile)")
+    }
+
     @Test("A clock 20 s off is still ✓ (within one 30 s TOTP step), with the offset shown")
     func smallOffset() throws {
         try requireBinary()

@@ -96,20 +96,6 @@ struct CurlHTTPClientTests {
         }
     }
 
-    /// A self-signed certificate for 127.0.0.1 and its key, in `dir`.
-    func selfSignedCertificate(in dir: TemporaryDirectory) throws -> (cert: String, key: String) {
-        let cert = dir.file("cert.pem"), key = dir.file("key.pem")
-        let openssl = try runProgram(
-            "/usr/bin/openssl",
-            [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
-                "-addext", "subjectAltName=IP:127.0.0.1",
-            ],
-            timeout: 60)
-        try #require(openssl.status == 0, "\(openssl)")
-        return (cert, key)
-    }
-
     @Test("HTTPS with a self-signed certificate fails verification")
     func tlsVerified() throws {
         let dir = try TemporaryDirectory("tls")

@@ -1,5 +1,4 @@
 import AWSConfig
-import HTTP
 import STS
 import SystemSupport
 
@@ -10,7 +9,9 @@ public struct AWSChecks {
     public var environment: Environment
     /// The shared config, or why it could not be read.
     public var config: Result<SharedConfig, SharedConfigError>
-    public var client: CurlHTTPClient
+    /// The World's transport: `doctor` reaches STS as the credentials do,
+    /// through the same proxy settings and CA bundle.
+    public var http: any HTTPTransport
     /// The local clock, read before and after the request.
     public var now: () -> Date
 
@@ -20,9 +21,12 @@ public struct AWSChecks {
     /// The values `latchkey_mfa` may have; absent means `prompt`.
     public static let mfaSources = MFASource.allCases.map(\.rawValue)
 
-    public init(environment: Environment, client: CurlHTTPClient = CurlHTTPClient(timeoutMilliseconds: 5_000, connectTimeoutMilliseconds: 3_000, maximumResponseBytes: 64 << 10), now: @escaping () -> Date = Date.init) {
+    /// How long the clock check waits for STS.
+    public static let clockTimeoutMilliseconds = 5_000
+
+    public init(environment: Environment, http: any HTTPTransport, now: @escaping () -> Date) {
         self.environment = environment
-        self.client = client
+        self.http = http
         self.now = now
         do {
             config = .success(try SharedConfig.load(environment: environment))
@@ -35,7 +39,8 @@ public struct AWSChecks {
 
     /// Compares this clock with the `Date` header of an unauthenticated GET
     /// to the STS endpoint of the selected profile's region (so
-    /// `AWS_ENDPOINT_URL_STS` and the other endpoint settings apply). No
+    /// `AWS_ENDPOINT_URL_STS` and the other endpoint settings apply), trusting
+    /// the CA bundle the credentials would (`AWS_CA_BUNDLE`, `ca_bundle`). No
     /// credentials are sent; STS answers with an error and a `Date` anyway.
     public func clock() -> DoctorCheck {
         let title = "clock in step with STS"
@@ -51,16 +56,17 @@ public struct AWSChecks {
         }
         let url = endpoint.url.description
         let sent = now()
-        let response: HTTPResponse
+        let transport = http.trusting(caBundle: resolveCABundle(environment: environment, profile: profile)?.value)
+        let response: TransportResponse
         do {
-            response = try client.send(HTTPRequest(url: url))
+            response = try transport.get(url: url, timeoutMilliseconds: Self.clockTimeoutMilliseconds)
         } catch {
             return .warn(
                 "clock", title, "not checked: \(error)",
                 fix: "check the network connection (or AWS_ENDPOINT_URL_STS); latchkey needs STS only to get credentials")
         }
         let received = now()
-        guard let header = response.header("Date"), let serverDate = AWSTimestamp.parseHTTPDate(header) else {
+        guard let serverDate = response.date else {
             return .warn("clock", title, "not checked: \(url) answered without a usable Date header")
         }
         // The header has whole seconds: the server's time was in [Date, Date + 1).

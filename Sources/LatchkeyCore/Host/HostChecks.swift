@@ -18,7 +18,7 @@ public enum HostChecks {
         let usb = Result { () throws(USBError) in try USBKeys.survey(try USBContext(), probingClaims: pcsc.readers.isEmpty) }
         let udev = UdevFindings.scan(root: root)
         let polkit = PolkitFindings.scan(root: root)
-        let aws = AWSChecks(environment: environment, now: { world.clock.now() })
+        let aws = AWSChecks(environment: environment, http: world.http, now: { world.clock.now() })
         // The TPM is this machine's, not an image's: checked on `/` only.
         let tpm =
             root == "/"
