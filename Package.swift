@@ -220,7 +220,7 @@ let package = Package(
         .testTarget(name: "YubiKeyTests", dependencies: ["YubiKey", "USB", "CCID", "PCSC", "YKOATH", "LatchkeyCore", "SystemSupport"]),
         .testTarget(name: "AWSConfigTests", dependencies: ["AWSConfig", "SystemSupport", "TestSupport"]),
         .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning", "TestSupport"], exclude: ["Vectors"]),
-        .testTarget(name: "STSTests", dependencies: ["STS", "AWSSigning", "AWSConfig", "TestSupport"]),
+        .testTarget(name: "STSTests", dependencies: ["STS", "AWSSigning", "AWSConfig", "HTTP", "TestSupport"]),
         // STS/IAM over the real libcurl transport against a local moto server
         // with signature checking on.
         // Also against latchkey's own MFA-checking STS server (TestSupport's Fixtures/).
