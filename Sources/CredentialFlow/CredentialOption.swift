@@ -3,8 +3,9 @@
 /// one table with one reader. Three places read such command lines, and
 /// all three use these:
 /// - the CLI declares its options with these names;
-/// - the warm `credential-process` path (LatchkeyCore) reads its own
-///   command line before swift-argument-parser is loaded;
+/// - the CLI's short paths (`credential-process`, `code --yubikey`) read
+///   their command line with it, through LatchkeyCore's `parse`, before
+///   swift-argument-parser is touched;
 /// - ``ProfileResolver`` reads a profile's `credential_process` that runs
 ///   `latchkey credential-process`, to plan it in this process.
 ///

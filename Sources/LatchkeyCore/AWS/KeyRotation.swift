@@ -244,19 +244,10 @@ public struct KeyRotation {
 struct StoredKey {
     enum Kind {
         case sealed
-        case credentialsFile(path: String)
-        case configFile(path: String)
-
-        /// The lock of the shared file the key is in, when it is in one:
-        /// `auth --write-profile` rewrites the credentials file, `mfa
-        /// enroll` the config file.
-        var sharedFile: SharedFileLock.File? {
-            switch self {
-            case .sealed: nil
-            case .credentialsFile: .credentials
-            case .configFile: .config
-            }
-        }
+        /// In the credentials or the config file, at `path`; rewritten under
+        /// that file's lock, the one `auth --write-profile` (credentials) and
+        /// `mfa enroll` (config) take too.
+        case sharedFile(SharedFileLock.File, path: String)
     }
 
     /// The profile that holds the key (the chain's source profile).
@@ -280,7 +271,7 @@ struct StoredKey {
             }
             name = profile
             kind = config.credentialsFileProfiles[profile]?.nonEmpty("aws_access_key_id") == id
-                ? .credentialsFile(path: paths.credentials) : .configFile(path: paths.config)
+                ? .sharedFile(.credentials, path: paths.credentials) : .sharedFile(.config, path: paths.config)
         case .environment:
             throw LatchkeyError(.invalidInput, "the keys come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, which latchkey cannot change: rotate them where they are kept")
         }
@@ -289,7 +280,7 @@ struct StoredKey {
     var description: String {
         switch kind {
         case .sealed: "sealed for profile '\(name)'"
-        case .credentialsFile(let path), .configFile(let path): "[\(name)] in \(path)"
+        case .sharedFile(_, let path): "[\(name)] in \(path)"
         }
     }
 
@@ -310,9 +301,8 @@ struct StoredKey {
                 try contents.upsert(SealedAWSKey(profile: name, accessKeyID: id, secretAccessKey: created.secretAccessKey).entry)
                 try SealedKeyIndex.rewrite(from: contents, at: location)
             }
-        case .credentialsFile(let path), .configFile(let path):
-            // In this branch the key is in one of the files.
-            let lock = try SharedFileLock.hold(kind.sharedFile!, in: cache)
+        case .sharedFile(let file, let path):
+            let lock = try SharedFileLock.hold(file, in: cache)
             defer { withExtendedLifetime(lock) {} }
             var existing = try PrivateFiles.read(path, limit: 4 << 20, followLinks: true) ?? []
             defer { existing.wipe() }
@@ -322,7 +312,7 @@ struct StoredKey {
             ]
             var updated: [UInt8]
             do {
-                if case .credentialsFile = kind {
+                if file == .credentials {
                     let current = try SharedConfig.parse(config: nil, configPath: "", credentials: existing, credentialsPath: path)
                     guard current.credentialsFileProfiles[name]?.nonEmpty("aws_access_key_id") == old else {
                         throw LatchkeyError(.failure, "[\(name)] in \(path) changed during the rotation")
